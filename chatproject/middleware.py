@@ -1,0 +1,85 @@
+"""HTTP middleware: request ids, the 1 MiB body limit, and envelope replies for errors that
+happen outside DRF views."""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import re
+import uuid
+from collections.abc import Callable
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+
+from chatproject.envelope import json_error
+
+request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+_VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+class RequestIdLogFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = request_id_var.get()
+        return True
+
+
+class RequestIdMiddleware:
+    """Tag each request with an id (the client's `X-Request-ID` when well formed), echo it in
+    the reply and put it on every log line written while the request is served."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        incoming = request.headers.get("X-Request-ID", "")
+        request_id = incoming if _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex[:16]
+        request.request_id = request_id  # type: ignore[attr-defined]
+        token = request_id_var.set(request_id)
+        try:
+            response = self.get_response(request)
+        finally:
+            request_id_var.reset(token)
+        response["X-Request-ID"] = request_id
+        return response
+
+
+class BodySizeLimitMiddleware:
+    """Refuse bodies over MAX_BODY_BYTES with 413 before anything parses them."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        limit = settings.MAX_BODY_BYTES
+        length = request.META.get("CONTENT_LENGTH") or ""
+        if length:
+            try:
+                too_big = int(length) > limit
+            except ValueError:
+                return json_error(400, "the Content-Length header is not a number")
+            if too_big:
+                return json_error(413, f"the body is larger than {limit} bytes")
+        return self.get_response(request)
+
+
+class JsonErrorMiddleware:
+    """Errors raised outside DRF views (Django views, middleware below) leave in the envelope
+    too, except in the Django admin, whose pages are HTML."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if request.path.startswith("/admin/"):
+            return None
+        from chatproject.exception_handler import exception_to_reply
+
+        status, body, headers = exception_to_reply(exception)
+        response = JsonResponse(body, status=status)
+        for name, value in headers.items():
+            response[name] = value
+        return response

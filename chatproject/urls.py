@@ -1,0 +1,21 @@
+"""Every HTTP path of the wire contract; each process answers all of them (API.md §6)."""
+
+from django.contrib import admin
+from django.urls import include, path, re_path
+
+from chatproject import views
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("", include("meta.urls")),
+    path("", include("send.urls")),
+    path("", include("gateway.urls")),
+    path("", include("registry.urls")),
+    # Anything else: the envelope, not an HTML page.
+    re_path(r"^.*$", views.not_found),
+]
+
+handler400 = "chatproject.views.bad_request"
+handler403 = "chatproject.views.permission_denied"
+handler404 = "chatproject.views.not_found"
+handler500 = "chatproject.views.server_error"

@@ -1,0 +1,120 @@
+"""Users, rooms, memberships and join requests."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.db import models
+from django.db.models.functions import Lower
+
+
+class CaseInsensitiveUserManager(UserManager):
+    def get_by_natural_key(self, username: str) -> User:
+        return self.get(username__iexact=username)
+
+
+class User(AbstractUser):
+    """A chat user. Usernames are unique without regard to case."""
+
+    nickname = models.CharField(max_length=50, blank=True, default="")
+    is_banned = models.BooleanField(default=False, db_index=True)
+
+    objects = CaseInsensitiveUserManager()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(Lower("username"), name="user_username_ci_unique")]
+
+    def __str__(self) -> str:
+        return self.username
+
+
+class Role(models.IntegerChoices):
+    """Lower is more power."""
+
+    OWNER = 0, "owner"
+    ADMIN = 1, "admin"
+    MEMBER = 2, "member"
+
+
+class JoinPolicy(models.TextChoices):
+    OPEN = "open", "open"
+    APPROVAL = "approval", "approval"
+
+
+class Room(models.Model):
+    """A group or a private (1:1) room.
+
+    `last_seq` is the sequence number of the room's newest message: the send service raises it
+    under a row lock in the transaction that stores the message.
+    """
+
+    name = models.CharField(max_length=100)
+    is_group = models.BooleanField(default=False)
+    creator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="created_rooms"
+    )
+    join_policy = models.CharField(max_length=16, choices=JoinPolicy.choices, default=JoinPolicy.OPEN)
+    # For private rooms "<smaller user id>:<larger user id>": one private room per pair, race-free.
+    private_pair = models.CharField(max_length=64, null=True, blank=True, unique=True, editable=False)
+    last_seq = models.BigIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["is_group", "id"], name="room_group_id_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.name} (#{self.pk})"
+
+
+class Membership(models.Model):
+    """One user in one room. `joined_seq` is the room's `last_seq` when the member joined: the
+    member is owed only messages with a higher seq."""
+
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    role = models.PositiveSmallIntegerField(choices=Role.choices, default=Role.MEMBER)
+    nickname = models.CharField(max_length=100, blank=True, default="")
+    muted_until = models.DateTimeField(null=True, blank=True)
+    joined_at = models.DateTimeField(auto_now_add=True)
+    joined_seq = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["room", "user"], name="membership_room_user_unique"),
+            models.UniqueConstraint(fields=["room"], condition=models.Q(role=0), name="membership_one_owner"),
+        ]
+        indexes = [models.Index(fields=["user", "room"], name="membership_user_room_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} in {self.room_id} ({self.get_role_display()})"
+
+
+class JoinRequestStatus(models.TextChoices):
+    PENDING = "pending", "pending"
+    APPROVED = "approved", "approved"
+    REJECTED = "rejected", "rejected"
+
+
+class JoinRequest(models.Model):
+    """A request to join an approval group. It keeps its outcome once answered."""
+
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="join_requests")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="join_requests")
+    message = models.CharField(max_length=500, blank=True, default="")
+    status = models.CharField(max_length=16, choices=JoinRequestStatus.choices, default=JoinRequestStatus.PENDING)
+    created_at = models.DateTimeField(auto_now_add=True)
+    handled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    handled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["room", "user"], condition=models.Q(status="pending"), name="joinrequest_one_pending"
+            )
+        ]
+        indexes = [models.Index(fields=["room", "status", "id"], name="joinrequest_room_status_idx")]
+
+    def __str__(self) -> str:
+        return f"request #{self.pk}: {self.user_id} → {self.room_id} ({self.status})"

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class SendConfig(AppConfig):
+    name = "send"
+    default_auto_field = "django.db.models.BigAutoField"

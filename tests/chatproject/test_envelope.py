@@ -1,0 +1,38 @@
+"""The envelope rules of API.md §1.1 that hold for every path."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.mark.django_db
+def test_unknown_path_is_enveloped_404(api):
+    response = api.get("/no/such/thing")
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("application/json")
+    body = response.json()
+    assert body["code"] == 404
+    assert "no such endpoint" in body["msg"]
+    assert "data" not in body
+
+
+@pytest.mark.django_db
+def test_unknown_path_post_is_enveloped_404(api):
+    response = api.post("/api/nothing", {"a": 1}, format="json")
+    assert response.status_code == 404
+    assert response.json()["code"] == 404
+
+
+@pytest.mark.django_db
+def test_oversized_body_is_413_before_parsing(api):
+    body = b'{"username": "' + b"x" * (1024 * 1024 + 10) + b'"}'
+    response = api.generic("POST", "/register", body, content_type="application/json")
+    assert response.status_code == 413
+    assert response.json() == {"code": 413, "msg": "the body is larger than 1048576 bytes"}
+
+
+@pytest.mark.django_db
+def test_reply_carries_request_id(api):
+    response = api.get("/nowhere", HTTP_X_REQUEST_ID="abc-123")
+    assert response["X-Request-ID"] == "abc-123"
+    assert len(api.get("/nowhere")["X-Request-ID"]) == 16

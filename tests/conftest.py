@@ -1,0 +1,64 @@
+"""Fixtures shared by every test module."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.core.cache import cache
+from rest_framework.test import APIClient
+
+from meta.models import User
+from meta.tokens import token_pair_for_user
+
+INTERNAL_TOKEN = "test-internal-token"
+_usernames = itertools.count(1)
+
+
+@pytest.fixture(autouse=True)
+def _fast_and_isolated(settings: Any) -> None:
+    """Cheap password hashing, a known internal token, and fresh throttle counters per test."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.INTERNAL_API_TOKEN = INTERNAL_TOKEN
+    cache.clear()
+
+
+@pytest.fixture
+def api() -> APIClient:
+    """An anonymous JSON client going through the real URLs, middleware and exception handler."""
+    return APIClient()
+
+
+@pytest.fixture
+def make_user(db: None) -> Callable[..., User]:
+    def make(username: str | None = None, password: str = "secret123", **fields: Any) -> User:
+        name = username or f"user{next(_usernames)}"
+        return User.objects.create_user(username=name, password=password, **fields)
+
+    return make
+
+
+@pytest.fixture
+def token_for() -> Callable[[User], str]:
+    return lambda user: token_pair_for_user(user=user).access
+
+
+@pytest.fixture
+def client_for(token_for: Callable[[User], str]) -> Callable[[User], APIClient]:
+    """An APIClient authenticated as the given user with a real access token."""
+
+    def make(user: User) -> APIClient:
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {token_for(user)}")
+        return client
+
+    return make
+
+
+@pytest.fixture
+def internal_api() -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_X_INTERNAL_TOKEN=INTERNAL_TOKEN)
+    return client
