@@ -68,7 +68,7 @@ class Room(models.Model):
 
 class Membership(models.Model):
     """One user in one room. `joined_seq` is the room's `last_seq` when the member joined: the
-    member is owed only messages with a higher seq."""
+    member is owed only messages with a higher seq, and sees history only from there."""
 
     room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="memberships")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
@@ -77,6 +77,9 @@ class Membership(models.Model):
     muted_until = models.DateTimeField(null=True, blank=True)
     joined_at = models.DateTimeField(auto_now_add=True)
     joined_seq = models.BigIntegerField(default=0)
+    # How far the member has confirmed the room's messages (cumulative seq). The gateways raise
+    # it in batches; everything above max(acked_seq, joined_seq) is owed to the member.
+    acked_seq = models.BigIntegerField(default=0)
 
     class Meta:
         constraints = [
