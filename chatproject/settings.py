@@ -252,3 +252,39 @@ LOGGING = {
         "django.db.backends": {"level": "INFO"},
     },
 }
+
+# --- Registry and process roles ---------------------------------------------------------
+# Which services' background duties this process carries (every process answers every path):
+# "all" (the single-process default) or a comma list of meta, send, registry, gateway. A
+# process with "gateway" registers as a gateway instance, one with "send" as a send instance.
+_KNOWN_ROLES = {"all", "meta", "send", "registry", "gateway"}
+CHAT_ROLES = env_list("CHAT_ROLES", ["all"])
+if set(CHAT_ROLES) - _KNOWN_ROLES:
+    raise ImproperlyConfigured(
+        f"CHAT_ROLES has unknown roles {sorted(set(CHAT_ROLES) - _KNOWN_ROLES)}; use {sorted(_KNOWN_ROLES)}"
+    )
+# Register, heartbeat and unregister this process's instances (off in tests).
+CHAT_BACKGROUND_TASKS = env_bool("CHAT_BACKGROUND_TASKS", True)
+# Liveness: a heartbeat every period; no heartbeat for DEAD_AFTER seconds = dead.
+REGISTRY_HEARTBEAT_SECONDS = env_float("REGISTRY_HEARTBEAT_SECONDS", 10.0)
+REGISTRY_DEAD_AFTER_SECONDS = env_float("REGISTRY_DEAD_AFTER_SECONDS", 30.0)
+REGISTRY_RECONNECT_LEASE_SECONDS = env_float("REGISTRY_RECONNECT_LEASE_SECONDS", 120.0)
+# Records dead for this long are deleted (with their routes); until then the admin shows them.
+REGISTRY_PURGE_AFTER_SECONDS = env_float("REGISTRY_PURGE_AFTER_SECONDS", 24 * 3600.0)
+if REGISTRY_HEARTBEAT_SECONDS <= 0 or REGISTRY_DEAD_AFTER_SECONDS <= REGISTRY_HEARTBEAT_SECONDS:
+    raise ImproperlyConfigured("REGISTRY_DEAD_AFTER_SECONDS must be larger than REGISTRY_HEARTBEAT_SECONDS (> 0)")
+# Empty = talk to the registry in process (shared database); else its base URL, e.g.
+# http://127.0.0.1:8083, reached with X-Internal-Token.
+REGISTRY_URL = env_str("REGISTRY_URL").rstrip("/")
+# This process as a gateway. Empty GATEWAY_ID = "gw-<hostname>-<port>"; port 0 = the port the
+# process serves on (8000 when unknown); empty GATEWAY_WS_URL = ws://<address>:<port>/api/ws.
+GATEWAY_ID = env_str("GATEWAY_ID")
+GATEWAY_ADDRESS = env_str("GATEWAY_ADDRESS", "127.0.0.1")
+GATEWAY_PORT = env_int("GATEWAY_PORT", 0)
+GATEWAY_WS_URL = env_str("GATEWAY_WS_URL")
+GATEWAY_CAPACITY = env_int("GATEWAY_CAPACITY", 10000)
+# This process as a send instance, likewise ("send-<hostname>-<port>", http://<address>:<port>).
+SEND_INSTANCE_ID = env_str("SEND_INSTANCE_ID")
+SEND_ADDRESS = env_str("SEND_ADDRESS", "127.0.0.1")
+SEND_PORT = env_int("SEND_PORT", 0)
+SEND_URL = env_str("SEND_URL").rstrip("/")

@@ -1,0 +1,300 @@
+"""Writes of the registry: instances registering, heartbeating and leaving, users connecting
+and disconnecting, and the choice of a gateway or send instance for a client.
+
+Every function takes the time from `registry.clock.now()` so that tests can drive it.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import re
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Count
+
+from chatproject.exceptions import InvalidInput, NotFound, ServiceUnavailable
+from registry import clock
+from registry.models import GatewayInstance, SendInstance, UserConnection, UserLease
+from registry.selectors import gateway_live_queryset, live_cutoff, send_instance_live_queryset
+
+INSTANCE_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+CONNECTION_ID_MAX = 128
+MAX_USER_ID = 2**53 - 1
+_TIE = 1e-9
+_random = random.SystemRandom()
+
+
+def _check_instance_id(value: str, field: str) -> None:
+    if not isinstance(value, str) or not INSTANCE_ID_RE.match(value):
+        raise InvalidInput(
+            f"{field} must be 1-64 letters, digits, '-', '_' or '.'",
+            errors={field: ["1-64 letters, digits, '-', '_' or '.'"]},
+        )
+
+
+def _check_connection(user_id: int, connection_id: str) -> None:
+    if isinstance(user_id, bool) or not isinstance(user_id, int) or not 1 <= user_id <= MAX_USER_ID:
+        raise InvalidInput("user_id must be a positive integer below 2^53", errors={"user_id": ["invalid"]})
+    if not isinstance(connection_id, str) or len(connection_id) > CONNECTION_ID_MAX:
+        raise InvalidInput(
+            f"connection_id must be a string of at most {CONNECTION_ID_MAX} characters",
+            errors={"connection_id": ["too long"]},
+        )
+
+
+def default_ws_url(*, address: str, port: int) -> str:
+    host = f"[{address}]" if ":" in address and not address.startswith("[") else address
+    return f"ws://{host}:{port}/api/ws"
+
+
+def default_send_url(*, address: str, port: int) -> str:
+    host = f"[{address}]" if ":" in address and not address.startswith("[") else address
+    return f"http://{host}:{port}"
+
+
+# --- Gateways ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def gateway_register(
+    *,
+    gateway_id: str,
+    address: str,
+    port: int,
+    capacity: int | None = None,
+    ws_url: str | None = None,
+    connections: Iterable[tuple[int, str]] = (),
+) -> GatewayInstance:
+    """Create or replace the record of a gateway and mark it alive now (an upsert).
+
+    A registration starts a new life of the instance: the routes recorded for its previous
+    life are dropped (after a restart its sockets are gone), and `connections` — the
+    `(user_id, connection_id)` pairs the gateway holds right now — are recorded instead. A
+    gateway that registers again after a 404 heartbeat passes the sockets it still holds
+    (over HTTP: one `/registry/user/connect` each). `capacity` defaults to GATEWAY_CAPACITY,
+    `ws_url` to `ws://address:port/api/ws`. Raises InvalidInput for a malformed id.
+    """
+    _check_instance_id(gateway_id, "gateway_id")
+    now = clock.now()
+    gateway, _ = GatewayInstance.objects.update_or_create(
+        gateway_id=gateway_id,
+        defaults={
+            "address": address,
+            "port": port,
+            "ws_url": ws_url or default_ws_url(address=address, port=port),
+            "capacity": capacity or settings.GATEWAY_CAPACITY,
+            "load": 0.0,
+            "connected_users": 0,
+            "registered_at": now,
+            "last_heartbeat": now,
+        },
+    )
+    UserConnection.objects.filter(gateway_id=gateway_id).delete()
+    restored = {(user_id, connection_id) for user_id, connection_id in connections}
+    for user_id, connection_id in restored:
+        _check_connection(user_id, connection_id)
+    UserConnection.objects.bulk_create(
+        [
+            UserConnection(user_id=user_id, gateway_id=gateway_id, connection_id=connection_id, connected_at=now)
+            for user_id, connection_id in sorted(restored)
+        ],
+        ignore_conflicts=True,
+    )
+    return gateway
+
+
+def gateway_heartbeat(
+    *, gateway_id: str, load: float | None = None, connected_users: int | None = None
+) -> GatewayInstance:
+    """Keep a live gateway alive and store the figures it reports (`load` as reported, 0..1;
+    `connected_users` its socket count). Raises NotFound for an unknown or dead gateway: it
+    must register again."""
+    now = clock.now()
+    fields: dict[str, object] = {"last_heartbeat": now}
+    if load is not None:
+        if not (isinstance(load, (int, float)) and math.isfinite(load) and 0.0 <= load <= 1.0):
+            raise InvalidInput("load must be a number from 0 to 1", errors={"load": ["from 0 to 1"]})
+        fields["load"] = float(load)
+    if connected_users is not None:
+        if isinstance(connected_users, bool) or not isinstance(connected_users, int) or connected_users < 0:
+            raise InvalidInput(
+                "connected_users must be a non-negative integer", errors={"connected_users": ["invalid"]}
+            )
+        fields["connected_users"] = connected_users
+    updated = GatewayInstance.objects.filter(pk=gateway_id, last_heartbeat__gt=live_cutoff(now=now)).update(**fields)
+    if not updated:
+        raise NotFound(f"gateway {gateway_id!r} is not registered or has expired; register again")
+    return GatewayInstance.objects.get(pk=gateway_id)
+
+
+def gateway_unregister(*, gateway_id: str) -> None:
+    """Remove a gateway and every route through it. Idempotent."""
+    GatewayInstance.objects.filter(pk=gateway_id).delete()
+
+
+def gateway_choose(*, user_id: int | None) -> GatewayInstance:
+    """The gateway a client should open its socket on.
+
+    Sticky first: the gateway of the user's most recent live connection, else the gateway
+    the user left less than REGISTRY_RECONNECT_LEASE_SECONDS ago if it is still alive. Else
+    the least loaded live gateway with room left, a random one among equals. A gateway's
+    load is the larger of the figure it reports and its share of capacity in use, counting
+    the sockets the registry has recorded since its last heartbeat. Raises
+    ServiceUnavailable when no live gateway has room.
+    """
+    now = clock.now()
+    live = gateway_live_queryset(now=now)
+    if user_id is not None:
+        connection = (
+            UserConnection.objects.filter(user_id=user_id, gateway__last_heartbeat__gt=live_cutoff(now=now))
+            .select_related("gateway")
+            .order_by("-connected_at", "-id")
+            .first()
+        )
+        if connection is not None:
+            return connection.gateway
+        lease_start = now - timedelta(seconds=settings.REGISTRY_RECONNECT_LEASE_SECONDS)
+        lease = UserLease.objects.filter(user_id=user_id, disconnected_at__gt=lease_start).first()
+        if lease is not None:
+            leased = live.filter(pk=lease.gateway_id).first()
+            if leased is not None:
+                return leased
+    gateways = list(live.annotate(sockets=Count("connections")))
+    if not gateways:
+        raise ServiceUnavailable("no gateway is available")
+    scored: list[tuple[float, GatewayInstance]] = []
+    for gateway in gateways:
+        in_use = max(gateway.connected_users, gateway.sockets)
+        if in_use >= gateway.capacity or gateway.load >= 1.0:
+            continue
+        scored.append((max(gateway.load, in_use / gateway.capacity), gateway))
+    if not scored:
+        raise ServiceUnavailable("every gateway is full")
+    lowest = min(score for score, _ in scored)
+    return _random.choice([gateway for score, gateway in scored if score <= lowest + _TIE])
+
+
+# --- Send instances ---------------------------------------------------------------------
+
+
+def send_instance_register(*, instance_id: str, address: str, port: int, url: str | None = None) -> SendInstance:
+    """Create or replace the record of a send instance and mark it alive now. `url` defaults
+    to `http://address:port` and is stored without a trailing slash."""
+    _check_instance_id(instance_id, "instance_id")
+    now = clock.now()
+    instance, _ = SendInstance.objects.update_or_create(
+        instance_id=instance_id,
+        defaults={
+            "address": address,
+            "port": port,
+            "url": (url or default_send_url(address=address, port=port)).rstrip("/"),
+            "registered_at": now,
+            "last_heartbeat": now,
+        },
+    )
+    return instance
+
+
+def send_instance_heartbeat(*, instance_id: str) -> SendInstance:
+    """Keep a live send instance alive. Raises NotFound for an unknown or dead one: it must
+    register again."""
+    now = clock.now()
+    updated = SendInstance.objects.filter(pk=instance_id, last_heartbeat__gt=live_cutoff(now=now)).update(
+        last_heartbeat=now
+    )
+    if not updated:
+        raise NotFound(f"send instance {instance_id!r} is not registered or has expired; register again")
+    return SendInstance.objects.get(pk=instance_id)
+
+
+def send_instance_unregister(*, instance_id: str) -> None:
+    """Remove a send instance. Idempotent."""
+    SendInstance.objects.filter(pk=instance_id).delete()
+
+
+def send_instance_choose() -> SendInstance:
+    """A live send instance, picked at random. Raises ServiceUnavailable when none is alive."""
+    instances = list(send_instance_live_queryset())
+    if not instances:
+        raise ServiceUnavailable("no send instance is available")
+    return _random.choice(instances)
+
+
+def instances_purge_dead() -> int:
+    """Delete the records (and routes) of instances dead for REGISTRY_PURGE_AFTER_SECONDS;
+    returns how many went. Until then the admin still shows them."""
+    before = clock.now() - timedelta(seconds=settings.REGISTRY_PURGE_AFTER_SECONDS)
+    gateways, _ = GatewayInstance.objects.filter(last_heartbeat__lt=before).delete()
+    sends, _ = SendInstance.objects.filter(last_heartbeat__lt=before).delete()
+    UserLease.objects.filter(disconnected_at__lt=before).delete()
+    return gateways + sends
+
+
+# --- User routes ------------------------------------------------------------------------
+
+
+def user_connect(*, user_id: int, gateway_id: str, connection_id: str = "") -> None:
+    """Record one socket of a user on a gateway. The route stays valid for as long as the
+    gateway is alive. Connecting the same `(user, gateway, connection_id)` twice is a no-op.
+    Raises NotFound for an unknown gateway, InvalidInput for a malformed id."""
+    _check_connection(user_id, connection_id)
+    if not GatewayInstance.objects.filter(pk=gateway_id).exists():
+        raise NotFound(f"gateway {gateway_id!r} is not registered")
+    try:
+        with transaction.atomic():
+            UserConnection.objects.get_or_create(
+                user_id=user_id,
+                gateway_id=gateway_id,
+                connection_id=connection_id,
+                defaults={"connected_at": clock.now()},
+            )
+    except IntegrityError:  # the gateway was unregistered in the meantime
+        raise NotFound(f"gateway {gateway_id!r} is not registered")
+
+
+def user_disconnect(*, user_id: int, gateway_id: str, connection_id: str = "") -> None:
+    """Forget exactly the socket `(user, gateway, connection_id)`; other sockets of the user,
+    on this or another gateway, stay, so a late disconnect never hides a newer connection.
+    A disconnect that matches nothing is a no-op. Opens the reconnect lease on this gateway,
+    unless the user's lease is already for a connection opened later."""
+    _check_connection(user_id, connection_id)
+    now = clock.now()
+    with transaction.atomic():
+        found = (
+            UserConnection.objects.filter(user_id=user_id, gateway_id=gateway_id, connection_id=connection_id)
+            .values_list("pk", "connected_at")
+            .first()
+        )
+        if found is None:
+            return
+        pk, connected_at = found
+        deleted, _ = UserConnection.objects.filter(pk=pk).delete()
+        if not deleted:  # a concurrent disconnect of the same socket did it
+            return
+        _lease_open(
+            user_id=user_id, gateway_id=gateway_id, connection_id=connection_id, connected_at=connected_at, now=now
+        )
+
+
+def _lease_open(*, user_id: int, gateway_id: str, connection_id: str, connected_at: datetime, now: datetime) -> None:
+    values = {
+        "gateway_id": gateway_id,
+        "connection_id": connection_id,
+        "connected_at": connected_at,
+        "disconnected_at": now,
+    }
+    for _ in range(2):
+        if UserLease.objects.filter(user_id=user_id, connected_at__lte=connected_at).update(**values):
+            return
+        if UserLease.objects.filter(user_id=user_id).exists():
+            return  # the lease is for a connection opened later: keep it
+        try:
+            with transaction.atomic():
+                UserLease.objects.create(user_id=user_id, **values)
+            return
+        except IntegrityError:  # created concurrently: compare with that one
+            continue
