@@ -28,6 +28,7 @@ class TokenPair:
 
 def token_pair_for_user(*, user: User) -> TokenPair:
     refresh = RefreshToken.for_user(user)
+    refresh["user_id"] = user.pk  # simplejwt >= 5.4 writes it as a string; the contract says integer
     refresh["username"] = user.username
     access = refresh.access_token  # copies user_id and username
     lifetime = settings.SIMPLE_JWT["ACCESS_TOKEN_LIFETIME"]
@@ -79,6 +80,7 @@ def access_token_from_refresh(*, raw: str) -> TokenPair:
     if user.is_banned:
         raise UserBanned()
     access = refresh.access_token
+    access["user_id"] = user.pk
     access["username"] = user.username
     lifetime = settings.SIMPLE_JWT["ACCESS_TOKEN_LIFETIME"]
     return TokenPair(access=str(access), refresh=raw, expires_in=int(lifetime.total_seconds()))
