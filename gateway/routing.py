@@ -1,3 +1,7 @@
 """WebSocket URL routes."""
 
-websocket_urlpatterns: list = []
+from django.urls import path
+
+from gateway.consumers import ChatConsumer
+
+websocket_urlpatterns = [path("api/ws", ChatConsumer.as_asgi())]

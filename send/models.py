@@ -14,7 +14,7 @@ class Message(models.Model):
     room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="messages")
     sender = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
     seq = models.BigIntegerField()
-    client_msg_id = models.CharField(max_length=64, null=True, blank=True)
+    client_msg_id = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001 (NULL = none given)
     content = models.JSONField()
     created_at = models.DateTimeField(auto_now_add=True)
 

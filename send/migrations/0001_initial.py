@@ -6,28 +6,47 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('meta', '0002_membership_acked_seq'),
+        ("meta", "0002_membership_acked_seq"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Message',
+            name="Message",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('seq', models.BigIntegerField()),
-                ('client_msg_id', models.CharField(blank=True, max_length=64, null=True)),
-                ('content', models.JSONField()),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('room', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='messages', to='meta.room')),
-                ('sender', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("seq", models.BigIntegerField()),
+                ("client_msg_id", models.CharField(blank=True, max_length=64, null=True)),
+                ("content", models.JSONField()),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "room",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="messages", to="meta.room"
+                    ),
+                ),
+                (
+                    "sender",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('room', 'seq'), name='message_room_seq_unique'), models.UniqueConstraint(condition=models.Q(('client_msg_id__isnull', False)), fields=('sender', 'client_msg_id'), name='message_sender_client_msg_id_unique')],
+                "constraints": [
+                    models.UniqueConstraint(fields=("room", "seq"), name="message_room_seq_unique"),
+                    models.UniqueConstraint(
+                        condition=models.Q(("client_msg_id__isnull", False)),
+                        fields=("sender", "client_msg_id"),
+                        name="message_sender_client_msg_id_unique",
+                    ),
+                ],
             },
         ),
     ]

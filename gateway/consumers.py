@@ -1,0 +1,154 @@
+"""The WebSocket endpoint `/api/ws` (API.md §5)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from channels.exceptions import StopConsumer
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+
+from chatproject.exceptions import NotAuthenticated
+from gateway import services
+from gateway.auth import handshake_credentials, origin_allowed
+from gateway.delivery import Connection, db, engine
+from gateway.hub import hub
+from meta.tokens import UserBanned
+from send.representation import decode, encode, error_frame, pong_frame, welcome_frame
+
+logger = logging.getLogger(__name__)
+
+CLOSE_GOING_AWAY = 1001
+CLOSE_POLICY = 1008
+CLOSE_TOO_BIG = 1009
+CLOSE_BAD_TOKEN = 4401
+CLOSE_BANNED = 4403
+CLOSE_TOO_MANY = 4409
+MAX_FRAME_BYTES = 64 * 1024
+_MAX_ID = 2**53 - 1
+
+
+class ChatConsumer(AsyncWebsocketConsumer):
+    # No channel-layer channel per socket: the gateway's one channel feeds every socket here.
+    channel_layer_alias = "__gateway_sockets_use_no_layer__"
+
+    connection: Connection | None = None
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        # Channels runs aclose_old_connections (a thread hop) before every handler; these
+        # handlers touch the database only through `db()`, which closes connections itself.
+        handler = getattr(self, message["type"].replace(".", "_"), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
+    async def websocket_connect(self, message: dict[str, Any]) -> None:
+        credentials = handshake_credentials(self.scope)
+        if not origin_allowed(self.scope):
+            await self._refuse(CLOSE_POLICY, credentials.subprotocol)
+            return
+        if not credentials.token:
+            await self._refuse(CLOSE_BAD_TOKEN, credentials.subprotocol)
+            return
+        try:
+            user_id = await db(services.socket_user)(token=credentials.token)
+        except UserBanned:
+            await self._refuse(CLOSE_BANNED, credentials.subprotocol)
+            return
+        except NotAuthenticated:
+            await self._refuse(CLOSE_BAD_TOKEN, credentials.subprotocol)
+            return
+        if len(tuple(hub.sockets_of(user_id))) >= settings.WS_MAX_CONNECTIONS_PER_USER:
+            await self._refuse(CLOSE_TOO_MANY, credentials.subprotocol)
+            return
+        engine.ensure_started()
+        await self.accept(subprotocol=credentials.subprotocol)
+        connection = Connection(user_id=user_id, send_text=self._send_text, ack_mode=credentials.ack_mode)
+        self.connection = connection
+        await connection.write(encode(welcome_frame()))
+        hub.add(connection)
+        try:
+            positions = await db(services.socket_open)(
+                user_id=user_id, gateway_id=engine.gateway_id, connection_id=connection.connection_id
+            )
+        except Exception:
+            logger.exception("could not open the socket of user %s", user_id)
+            hub.remove(connection)
+            connection.closed = True
+            await self.close(code=1011)
+            return
+        await connection.initial_sync(positions)
+
+    async def _refuse(self, code: int, subprotocol: str | None) -> None:
+        await self.accept(subprotocol=subprotocol)
+        await self.close(code=code)
+
+    async def _send_text(self, text: str) -> None:
+        await self.base_send({"type": "websocket.send", "text": text})
+
+    async def websocket_receive(self, message: dict[str, Any]) -> None:
+        connection = self.connection
+        if connection is None:
+            return
+        raw = message.get("text")
+        if raw is None:
+            raw_bytes = message.get("bytes") or b""
+            if len(raw_bytes) > MAX_FRAME_BYTES:
+                await self.close(code=CLOSE_TOO_BIG)
+                return
+            await self._error(connection, 400, "binary frames are not supported; send JSON text")
+            return
+        if len(raw) > MAX_FRAME_BYTES // 4 and len(raw.encode()) > MAX_FRAME_BYTES:
+            await self.close(code=CLOSE_TOO_BIG)
+            return
+        try:
+            frame = decode(raw)
+        except ValueError:
+            await self._error(connection, 400, "the frame is not valid JSON")
+            return
+        if not isinstance(frame, dict):
+            await self._error(connection, 400, "a frame must be a JSON object")
+            return
+        kind = frame.get("type")
+        connection.first_frame_seen(is_ack=kind == "ack")
+        if kind == "ping":
+            await connection.write(encode(pong_frame()))
+        elif kind == "ack":
+            await self._ack(connection, frame)
+        elif isinstance(kind, str):
+            await self._error(connection, 400, f"unknown frame type {kind!r}; send ack or ping")
+        else:
+            await self._error(connection, 400, "a frame needs a string `type` (ack or ping)")
+
+    async def _ack(self, connection: Connection, frame: dict[str, Any]) -> None:
+        def valid_int(value: Any, minimum: int) -> bool:
+            return isinstance(value, int) and not isinstance(value, bool) and minimum <= value <= _MAX_ID
+
+        if "id" in frame:
+            if not valid_int(frame["id"], 1):
+                await self._error(connection, 400, "ack: `id` must be a message id")
+                return
+            connection.ack_one(frame["id"])
+            return
+        room_id, seq = frame.get("room_id"), frame.get("seq")
+        if not valid_int(room_id, 1) or not valid_int(seq, 0):
+            await self._error(connection, 400, "ack: send {room_id, seq} (cumulative) or {id} (one message)")
+            return
+        connection.ack_cumulative(room_id, seq)
+
+    async def _error(self, connection: Connection, code: int, msg: str) -> None:
+        await connection.write(encode(error_frame(code=code, msg=msg)))
+
+    async def websocket_disconnect(self, message: dict[str, Any]) -> None:
+        connection = self.connection
+        if connection is not None:
+            connection.closed = True
+            hub.remove(connection)
+            try:
+                await db(services.socket_close)(
+                    user_id=connection.user_id, gateway_id=engine.gateway_id, connection_id=connection.connection_id
+                )
+            except Exception:
+                logger.warning("could not record the disconnect of user %s", connection.user_id, exc_info=True)
+        raise StopConsumer()

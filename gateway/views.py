@@ -1,0 +1,42 @@
+"""HTTP endpoint of the gateway: `/center/forward` (API.md §5.5)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from chatproject.envelope import ok
+from chatproject.permissions import InternalAPIView
+from gateway.hub import hub
+from gateway.serializers import ForwardInput
+from send.representation import encode
+
+
+async def _write_local(user_ids: list[int], text: str) -> tuple[list[int], list[int]]:
+    delivered, not_here = [], []
+    for user_id in user_ids:
+        sockets = hub.sockets_of(user_id)
+        if not sockets:
+            not_here.append(user_id)
+            continue
+        for socket in sockets:
+            await socket.write(text)
+        delivered.append(user_id)
+    return delivered, not_here
+
+
+class ForwardView(InternalAPIView, APIView):
+    """Write a frame to the sockets of `target_ids` that are on this gateway process."""
+
+    def post(self, request: Request) -> Response:
+        serializer = ForwardInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data: dict[str, Any] = serializer.validated_data
+        targets = list(dict.fromkeys(data["target_ids"]))
+        # The hub belongs to the event loop: hop onto it for the writes.
+        delivered, not_here = async_to_sync(_write_local)(targets, encode(data["frame"]))
+        return ok({"delivered": delivered, "not_here": not_here})

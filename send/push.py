@@ -1,0 +1,92 @@
+"""Publishing to the gateways after commit: one channel-layer send per gateway, never per member.
+
+The database is the source of truth: if a push is lost (Redis down, channel full, a gateway
+crash), the message stays owed and the gateways' sweep or the member's next connection
+delivers it. So a failed push is logged, never raised into the request that stored the message.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+
+from registry.selectors import gateways_for_users
+from send.events import DeliverEvent, ForwardEvent, GatewayEvent, NoticeEvent, SyncEvent, gateway_channel
+from send.representation import MessageObject, ack_frame, chat_frame, encode, notice_frame
+
+logger = logging.getLogger(__name__)
+
+
+async def _send_all(events: dict[str, GatewayEvent]) -> None:
+    layer = get_channel_layer()
+    for gateway_id, event in events.items():
+        try:
+            await layer.send(gateway_channel(gateway_id), event)
+        except Exception:
+            logger.warning("push to gateway %s failed; the sweep will deliver", gateway_id, exc_info=True)
+
+
+def _publish(events: dict[str, GatewayEvent]) -> None:
+    if not events:
+        return
+    try:
+        async_to_sync(_send_all)(events)
+    except Exception:
+        logger.warning("push failed; the sweep will deliver", exc_info=True)
+
+
+def message_publish(*, message: MessageObject, user_ids: Iterable[int], resend: bool = False) -> None:
+    """Push a stored message to the gateways holding `user_ids` (the sender gets an ack frame,
+    except on a resend)."""
+    routes = gateways_for_users(user_ids=user_ids)
+    frame = encode(chat_frame(message))
+    ack = None if resend else encode(ack_frame(message))
+    events: dict[str, GatewayEvent] = {}
+    for gateway_id, users in routes.items():
+        event: DeliverEvent = {
+            "type": "deliver",
+            "users": users,
+            "room_id": message["room_id"],
+            "seq": message["seq"],
+            "msg_id": message["id"],
+            "sender_id": message["sender_id"],
+            "frame": frame,
+            "ack": ack,
+            "resend": resend,
+        }
+        events[gateway_id] = event
+    _publish(events)
+
+
+def notice_publish(*, room_id: int, user_ids: Iterable[int], payload: dict[str, Any]) -> None:
+    """Push a `notice` frame to those of `user_ids` who are online."""
+    routes = gateways_for_users(user_ids=user_ids)
+    frame = encode(notice_frame(room_id=room_id, payload=payload))
+    events: dict[str, GatewayEvent] = {}
+    for gateway_id, users in routes.items():
+        event: NoticeEvent = {"type": "notice", "users": users, "frame": frame}
+        events[gateway_id] = event
+    _publish(events)
+
+
+def sync_publish(*, user_ids: Iterable[int]) -> None:
+    """Ask the gateways of `user_ids` to deliver whatever the database says those users are owed."""
+    events: dict[str, GatewayEvent] = {}
+    for gateway_id, users in gateways_for_users(user_ids=user_ids).items():
+        event: SyncEvent = {"type": "sync", "users": users}
+        events[gateway_id] = event
+    _publish(events)
+
+
+def frame_publish(*, user_ids: Iterable[int], frame: dict[str, Any]) -> None:
+    """Push an arbitrary frame to wherever `user_ids` are connected."""
+    text = encode(frame)
+    events: dict[str, GatewayEvent] = {}
+    for gateway_id, users in gateways_for_users(user_ids=user_ids).items():
+        event: ForwardEvent = {"type": "forward", "users": users, "frame": text}
+        events[gateway_id] = event
+    _publish(events)

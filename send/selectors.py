@@ -1,0 +1,94 @@
+"""Reads of the send service: room history and what each member is owed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.db.models.functions import Greatest
+
+from meta.models import Membership
+from meta.selectors import membership_get_for_member
+from send.models import Message
+from send.representation import MessageObject, message_object
+
+HISTORY_LIMIT_DEFAULT = 50
+HISTORY_LIMIT_MAX = 200
+
+
+@dataclass(frozen=True)
+class HistoryPage:
+    messages: list[MessageObject]
+    has_more: bool
+
+
+def message_history(
+    *, user_id: int, room_id: int, after_seq: int | None, before_seq: int | None, limit: int
+) -> HistoryPage:
+    """A page of a room's history for a member, in seq order, never from before they joined.
+
+    With `after_seq` (and no `before_seq`): the oldest `limit` messages after it, `has_more`
+    telling whether newer ones follow (paging forward). Otherwise: the newest `limit` messages
+    (below `before_seq` when given), `has_more` telling whether older ones exist (scrolling back).
+    Raises NotFound (no such room) or Forbidden (not a member).
+    """
+    membership = membership_get_for_member(user_id=user_id, room_id=room_id)
+    rows = Message.objects.filter(room_id=room_id, seq__gt=membership.joined_seq)
+    if after_seq is not None:
+        rows = rows.filter(seq__gt=after_seq)
+    if before_seq is not None:
+        rows = rows.filter(seq__lt=before_seq)
+    if after_seq is not None and before_seq is None:
+        page = list(rows.order_by("seq")[: limit + 1])
+        has_more = len(page) > limit
+        page = page[:limit]
+    else:
+        page = list(rows.order_by("-seq")[: limit + 1])
+        has_more = len(page) > limit
+        page = page[:limit][::-1]
+    return HistoryPage(messages=[message_object(m) for m in page], has_more=has_more)
+
+
+@dataclass(frozen=True)
+class RoomPosition:
+    """Where a member stands in a room: owed every message with `start < seq <= last_seq`."""
+
+    room_id: int
+    start: int
+    last_seq: int
+    joined_seq: int
+
+
+def positions_for_users(*, user_ids: Iterable[int]) -> dict[int, dict[int, RoomPosition]]:
+    """For each user, their position in every room they belong to. One query."""
+    ids = list({int(u) for u in user_ids})
+    result: dict[int, dict[int, RoomPosition]] = {u: {} for u in ids}
+    if not ids:
+        return result
+    rows = (
+        Membership.objects.filter(user_id__in=ids)
+        .annotate(start=Greatest("acked_seq", "joined_seq"))
+        .values_list("user_id", "room_id", "start", "room__last_seq", "joined_seq")
+    )
+    for user_id, room_id, start, last_seq, joined_seq in rows:
+        result[user_id][room_id] = RoomPosition(room_id=room_id, start=start, last_seq=last_seq, joined_seq=joined_seq)
+    return result
+
+
+def position_for_member(*, user_id: int, room_id: int) -> RoomPosition | None:
+    """The member's position in one room, or None when they are not (or no longer) a member."""
+    row = (
+        Membership.objects.filter(user_id=user_id, room_id=room_id)
+        .annotate(start=Greatest("acked_seq", "joined_seq"))
+        .values_list("start", "room__last_seq", "joined_seq")
+        .first()
+    )
+    if row is None:
+        return None
+    return RoomPosition(room_id=room_id, start=row[0], last_seq=row[1], joined_seq=row[2])
+
+
+def messages_between(*, room_id: int, after_seq: int, upto_seq: int, limit: int) -> list[MessageObject]:
+    """Messages of a room with `after_seq < seq <= upto_seq`, oldest first, at most `limit`."""
+    rows = Message.objects.filter(room_id=room_id, seq__gt=after_seq, seq__lte=upto_seq).order_by("seq")[:limit]
+    return [message_object(m) for m in rows]

@@ -1,0 +1,167 @@
+"""Writes of the send service: storing messages, resending them, recording confirmations."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from chatproject.exceptions import Forbidden, InvalidInput, NotFound
+from chatproject.timefmt import iso_utc
+from meta.models import Membership, Room, User
+from send.models import Message
+from send.push import frame_publish, message_publish, sync_publish
+from send.representation import MessageObject, message_object
+
+logger = logging.getLogger(__name__)
+
+TEXT_MAX = 4000
+URL_MAX = 2048
+FILE_NAME_MAX = 255
+_CONTENT_FIELDS: dict[str, dict[str, tuple[type, ...]]] = {
+    # type → {field: accepted JSON types}; "url" is required for every media type.
+    "text": {"text": (str,)},
+    "image": {"url": (str,), "width": (int,), "height": (int,)},
+    "voice": {"url": (str,), "duration": (int, float)},
+    "file": {"url": (str,), "file_name": (str,), "size": (int,)},
+}
+_REQUIRED = {"text": ("text",), "image": ("url",), "voice": ("url",), "file": ("url", "file_name")}
+
+
+def content_validate(content: Any) -> dict[str, Any]:
+    """The content object of a message, checked against API.md §3; raises InvalidInput."""
+
+    def bad(field: str, reason: str) -> InvalidInput:
+        return InvalidInput(f"content.{field}: {reason}", errors={f"content.{field}": [reason]})
+
+    if not isinstance(content, dict):
+        raise InvalidInput("content: must be an object", errors={"content": ["must be an object"]})
+    kind = content.get("type")
+    if kind not in _CONTENT_FIELDS:
+        raise bad("type", "must be one of text, image, voice, file")
+    allowed = _CONTENT_FIELDS[kind]
+    unknown = sorted(set(content) - set(allowed) - {"type"})
+    if unknown:
+        raise bad(unknown[0], f"is not a field of a {kind} message")
+    for field in _REQUIRED[kind]:
+        if field not in content:
+            raise bad(field, "is required")
+    for field, value in content.items():
+        if field == "type":
+            continue
+        types = allowed[field]
+        if isinstance(value, bool) or not isinstance(value, types):
+            raise bad(field, "must be a string" if types == (str,) else "must be a number")
+        if isinstance(value, (int, float)) and value < 0:
+            raise bad(field, "must not be negative")
+    if kind == "text":
+        if not 1 <= len(content["text"]) <= TEXT_MAX:
+            raise bad("text", f"must be 1 to {TEXT_MAX} characters")
+    else:
+        url = content["url"]
+        parts = urlsplit(url)
+        if len(url) > URL_MAX or parts.scheme not in {"http", "https"} or not parts.netloc:
+            raise bad("url", f"must be an http(s) URL of at most {URL_MAX} characters")
+        if kind == "file" and not 1 <= len(content["file_name"]) <= FILE_NAME_MAX:
+            raise bad("file_name", f"must be 1 to {FILE_NAME_MAX} characters")
+    return dict(content)
+
+
+def _existing_for_client_msg_id(*, sender_id: int, client_msg_id: str) -> Message | None:
+    return Message.objects.filter(sender_id=sender_id, client_msg_id=client_msg_id).first()
+
+
+def message_send(*, sender: User, room_id: int, content: Any, client_msg_id: str | None = None) -> MessageObject:
+    """Store a message with the room's next seq and publish it after commit.
+
+    Returns once the transaction has committed: the message then reaches every member of the
+    room at this moment. With `client_msg_id`, a repeat by the same sender returns the first
+    message and stores and delivers nothing. Raises InvalidInput (content), NotFound (room),
+    Forbidden (not a member, or muted). Emits a `deliver` event to the members' gateways.
+    """
+    content = content_validate(content)
+    if client_msg_id is not None:
+        existing = _existing_for_client_msg_id(sender_id=sender.pk, client_msg_id=client_msg_id)
+        if existing is not None:
+            return message_object(existing)
+    try:
+        with transaction.atomic():
+            room = Room.objects.select_for_update().filter(pk=room_id).first()
+            if room is None:
+                raise NotFound(f"room {room_id} does not exist")
+            membership = Membership.objects.filter(room=room, user=sender).first()
+            if membership is None:
+                raise Forbidden(f"you are not a member of room {room_id}")
+            if membership.muted_until is not None and membership.muted_until > timezone.now():
+                raise Forbidden(f"you are muted in room {room_id} until {iso_utc(membership.muted_until)}")
+            if client_msg_id is not None:
+                existing = _existing_for_client_msg_id(sender_id=sender.pk, client_msg_id=client_msg_id)
+                if existing is not None:
+                    return message_object(existing)
+            seq = room.last_seq + 1
+            Room.objects.filter(pk=room.pk).update(last_seq=F("last_seq") + 1)
+            message = Message.objects.create(
+                room=room, sender=sender, seq=seq, client_msg_id=client_msg_id, content=content
+            )
+            obj = message_object(message)
+            recipients = list(Membership.objects.filter(room=room).values_list("user_id", flat=True))
+            transaction.on_commit(lambda: message_publish(message=obj, user_ids=recipients))
+    except IntegrityError:
+        # The same client_msg_id raced in through another room: the first one wins.
+        if client_msg_id is not None:
+            existing = _existing_for_client_msg_id(sender_id=sender.pk, client_msg_id=client_msg_id)
+            if existing is not None:
+                return message_object(existing)
+        raise
+    return obj
+
+
+def message_resend(*, user: User, message_id: int) -> MessageObject:
+    """Deliver a message again (same id and seq) to the members who were in the room when it was
+    sent and have not confirmed it. Raises NotFound, or Forbidden when `user` is not its sender."""
+    message = Message.objects.filter(pk=message_id).first()
+    if message is None:
+        raise NotFound(f"message {message_id} does not exist")
+    if message.sender_id != user.pk:
+        raise Forbidden("only the sender of a message may resend it")
+    obj = message_object(message)
+    recipients = list(
+        Membership.objects.filter(
+            room_id=message.room_id, joined_seq__lt=message.seq, acked_seq__lt=message.seq
+        ).values_list("user_id", flat=True)
+    )
+    message_publish(message=obj, user_ids=recipients, resend=True)
+    return obj
+
+
+def confirmations_record(*, confirmed: Mapping[tuple[int, int], int]) -> int:
+    """Raise members' confirmed seq: `{(user_id, room_id): seq}`; never lowers one. Returns the
+    number of memberships changed. One transaction for the whole batch."""
+    changed = 0
+    with transaction.atomic():
+        for (user_id, room_id), seq in confirmed.items():
+            changed += Membership.objects.filter(user_id=user_id, room_id=room_id, acked_seq__lt=seq).update(
+                acked_seq=seq
+            )
+    return changed
+
+
+def user_owed_deliver(*, user_id: int) -> None:
+    """A user just came online (or a push to them failed): have their gateways deliver everything
+    the database says they are owed. Emits a `sync` event."""
+    sync_publish(user_ids=[user_id])
+
+
+def pushback_accept(*, target_id: int, frame: dict[str, Any]) -> None:
+    """A gateway could not hand `frame` to `target_id`. A stored message stays owed (its member's
+    confirmed seq never moved), so the user's gateways are asked to sync; any other frame is
+    forwarded to wherever the user is online now."""
+    if frame.get("type") in {"chat", "batch", "ack"}:
+        sync_publish(user_ids=[target_id])
+    else:
+        frame_publish(user_ids=[target_id], frame=frame)
