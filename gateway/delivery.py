@@ -416,7 +416,8 @@ class DeliveryEngine:
                 for socket in hub.sockets_of(user_id):
                     await socket.write(frame)
         elif kind == "sync":
-            await self.resync_users(event["users"])
+            # A database read: off the receiver, so other sockets' frames keep flowing.
+            self.spawn(self.resync_users(event["users"]))
         else:
             logger.warning("unknown gateway event type %r dropped", kind)
 
