@@ -1,0 +1,129 @@
+"""Reads of users, rooms and memberships, with the access checks that guard them.
+
+`actor=None` means a staff moderator acting through the Django admin (owner power in every
+room), as in `meta.services`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Count
+
+from chatproject.exceptions import Forbidden, InvalidInput, NotFound
+from meta.models import JoinRequest, JoinRequestStatus, Membership, Role, Room, User
+
+
+@dataclass(frozen=True)
+class RoomMember:
+    user_id: int
+    username: str
+    nickname: str
+    role: int
+    joined_at: datetime
+    online: bool
+
+
+@dataclass(frozen=True)
+class RoomSearchPage:
+    rooms: list[Room]  # each annotated with `member_count`
+    total: int
+
+
+def membership_find(*, room_id: int, user_id: int) -> Membership | None:
+    return Membership.objects.filter(room_id=room_id, user_id=user_id).first()
+
+
+def membership_get_for_member(*, user_id: int, room_id: int) -> Membership:
+    """The membership of `user_id` in `room_id`, its room loaded along.
+
+    Raises NotFound when the room does not exist and Forbidden when the user is not a member.
+    """
+    membership = Membership.objects.select_related("room").filter(room_id=room_id, user_id=user_id).first()
+    if membership is not None:
+        return membership
+    if not Room.objects.filter(pk=room_id).exists():
+        raise NotFound(f"room {room_id} does not exist")
+    raise Forbidden(f"you are not a member of room {room_id}")
+
+
+def membership_require_role(*, room: Room, actor: User | None, min_role: Role, action: str) -> Membership | None:
+    """The actor's membership in `room` when their role is `min_role` or more powerful.
+
+    None for staff (`actor=None`). Raises Forbidden for a non-member or a weaker role, with
+    `action` completing the sentence "only the owner (or an admin) of room N can <action>".
+    """
+    if actor is None:
+        return None
+    membership = membership_find(room_id=room.pk, user_id=actor.pk)
+    if membership is None:
+        raise Forbidden(f"you are not a member of room {room.pk}")
+    if membership.role > min_role:
+        who = "the owner" if min_role == Role.OWNER else "the owner or an admin"
+        raise Forbidden(f"only {who} of room {room.pk} can {action}")
+    return membership
+
+
+def room_member_ids(*, room_id: int) -> list[int]:
+    """The ids of the room's members, ascending; [] for an unknown room."""
+    return list(Membership.objects.filter(room_id=room_id).order_by("user_id").values_list("user_id", flat=True))
+
+
+def user_rooms(*, user_id: int) -> list[Membership]:
+    """The user's memberships, each with its room loaded, by room id."""
+    return list(Membership.objects.filter(user_id=user_id).select_related("room").order_by("room_id"))
+
+
+def room_members_list(*, user_id: int, room_id: int) -> list[RoomMember]:
+    """The members of a room the user belongs to: owner first, then admins, then members,
+    each group by joining time. `nickname` is the room nickname if set, else the user's.
+
+    Raises NotFound (no such room) and Forbidden (the user is not a member).
+    """
+    from registry.selectors import user_ids_online  # registry depends on meta, not back
+
+    membership_get_for_member(user_id=user_id, room_id=room_id)
+    memberships = list(
+        Membership.objects.filter(room_id=room_id).select_related("user").order_by("role", "joined_at", "user_id")
+    )
+    online = user_ids_online(user_ids=[m.user_id for m in memberships])
+    return [
+        RoomMember(
+            user_id=m.user_id,
+            username=m.user.username,
+            nickname=m.nickname or m.user.nickname,
+            role=m.role,
+            joined_at=m.joined_at,
+            online=m.user_id in online,
+        )
+        for m in memberships
+    ]
+
+
+def join_requests_pending(*, actor: User | None, room_id: int) -> list[JoinRequest]:
+    """The room's pending join requests, oldest first, their users loaded along.
+
+    Raises NotFound (no such room), InvalidInput (a private room) and Forbidden (the actor is
+    neither owner nor admin of the room).
+    """
+    room = Room.objects.filter(pk=room_id).first()
+    if room is None:
+        raise NotFound(f"room {room_id} does not exist")
+    if not room.is_group:
+        raise InvalidInput(f"room {room_id} is a private room: it takes no join requests")
+    membership_require_role(room=room, actor=actor, min_role=Role.ADMIN, action="see its join requests")
+    return list(
+        JoinRequest.objects.filter(room=room, status=JoinRequestStatus.PENDING).select_related("user").order_by("id")
+    )
+
+
+def room_search(*, q: str, limit: int, offset: int) -> RoomSearchPage:
+    """Groups whose name contains `q` without regard to case (`%` and `_` match themselves:
+    Django escapes them in `icontains`); all groups when `q` is empty. Ordered by id."""
+    groups = Room.objects.filter(is_group=True)
+    if q:
+        groups = groups.filter(name__icontains=q)
+    total = groups.count()
+    page = list(groups.annotate(member_count=Count("memberships")).order_by("id")[offset : offset + limit])
+    return RoomSearchPage(rooms=page, total=total)

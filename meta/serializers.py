@@ -1,0 +1,277 @@
+"""The shapes of the meta service's requests and replies (API.md §2).
+
+Input serializers check types and lengths only; every rule about users and rooms lives in
+`meta.services` and `meta.selectors`. Ids are JSON integers (never bools, floats or strings)
+from 1 to 2^53 - 1 in bodies, and digit strings in that range in query strings.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+from django.contrib.auth.validators import UnicodeUsernameValidator
+from rest_framework import serializers
+
+from chatproject.timefmt import iso_utc
+from meta.models import JoinPolicy, Role
+
+MAX_ID = 2**53 - 1
+MAX_IDS_PER_CALL = 1000
+
+USERNAME_MIN, USERNAME_MAX = 3, 50
+PASSWORD_MIN, PASSWORD_MAX = 6, 128
+USER_NICKNAME_MAX = 50
+ROOM_NAME_MAX = 100
+ROOM_NICKNAME_MAX = 100
+JOIN_MESSAGE_MAX = 500
+SEARCH_LIMIT_DEFAULT, SEARCH_LIMIT_MAX = 20, 100
+SEARCH_QUERY_MAX = 100
+
+_DIGITS = re.compile(r"[0-9]{1,16}")
+
+
+# --- Fields -----------------------------------------------------------------------------
+
+
+class StrictCharField(serializers.CharField):
+    """A JSON string; DRF's CharField would also turn numbers into strings."""
+
+    default_error_messages = {"invalid": "must be a string"}
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """JSON `true` or `false` only (DRF's BooleanField also takes "yes", 1, "on", ...)."""
+
+    default_error_messages = {"invalid": "must be true or false"}
+
+    def to_internal_value(self, data: Any) -> bool:
+        if not isinstance(data, bool):
+            self.fail("invalid")
+        return data
+
+
+class IdField(serializers.Field):
+    """An id in a JSON body: an integer from 1 to 2^53 - 1."""
+
+    default_error_messages = {
+        "invalid": "must be an integer id",
+        "range": f"must be an id from 1 to {MAX_ID}",
+    }
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        if not 1 <= data <= MAX_ID:
+            self.fail("range")
+        return data
+
+    def to_representation(self, value: int) -> int:
+        return value
+
+
+class QueryIntField(serializers.Field):
+    """A whole number in a query string, from `min_value` to `max_value` inclusive."""
+
+    default_error_messages = {"invalid": "must be an integer from {min_value} to {max_value}"}
+
+    def __init__(self, *, min_value: int, max_value: int, **kwargs: Any) -> None:
+        self.min_value = min_value
+        self.max_value = max_value
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> int:
+        if not isinstance(data, str) or not _DIGITS.fullmatch(data):
+            self.fail("invalid", min_value=self.min_value, max_value=self.max_value)
+        value = int(data)
+        if not self.min_value <= value <= self.max_value:
+            self.fail("invalid", min_value=self.min_value, max_value=self.max_value)
+        return value
+
+    def to_representation(self, value: int) -> int:
+        return value
+
+
+class QueryIdField(QueryIntField):
+    default_error_messages = {"invalid": "must be an integer id from {min_value} to {max_value}"}
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(min_value=1, max_value=MAX_ID, **kwargs)
+
+
+class RoleField(serializers.Field):
+    default_error_messages = {"invalid": "must be 0 (owner), 1 (admin) or 2 (member)"}
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, bool) or not isinstance(data, int) or data not in Role.values:
+            self.fail("invalid")
+        return data
+
+    def to_representation(self, value: int) -> int:
+        return value
+
+
+class UtcDateTimeField(serializers.Field):
+    """Output only: the wire format of times, see chatproject.timefmt."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(read_only=True, **kwargs)
+
+    def to_representation(self, value: datetime) -> str:
+        return iso_utc(value)
+
+
+def id_list_field() -> serializers.ListField:
+    return serializers.ListField(
+        child=IdField(),
+        allow_empty=True,
+        max_length=MAX_IDS_PER_CALL,
+        error_messages={"not_a_list": "must be a list of user ids"},
+    )
+
+
+class _UsernameCharset(UnicodeUsernameValidator):
+    message = "may contain only letters, digits and the characters @ . + - _"
+
+
+# --- Requests ---------------------------------------------------------------------------
+
+
+class RegisterInput(serializers.Serializer):
+    username = StrictCharField(
+        trim_whitespace=False,
+        min_length=USERNAME_MIN,
+        max_length=USERNAME_MAX,
+        validators=[_UsernameCharset()],
+        error_messages={
+            "min_length": f"must be {USERNAME_MIN} to {USERNAME_MAX} characters long",
+            "max_length": f"must be {USERNAME_MIN} to {USERNAME_MAX} characters long",
+        },
+    )
+    password = StrictCharField(
+        trim_whitespace=False,
+        min_length=PASSWORD_MIN,
+        max_length=PASSWORD_MAX,
+        error_messages={
+            "min_length": f"must be {PASSWORD_MIN} to {PASSWORD_MAX} characters long",
+            "max_length": f"must be {PASSWORD_MIN} to {PASSWORD_MAX} characters long",
+        },
+    )
+    nickname = StrictCharField(required=False, allow_blank=True, max_length=USER_NICKNAME_MAX, default="")
+
+
+class LoginInput(serializers.Serializer):
+    # Generous caps: the format rules of /register are not repeated here, a wrong name is a 401.
+    username = StrictCharField(trim_whitespace=False, max_length=150)
+    password = StrictCharField(trim_whitespace=False, max_length=1024)
+
+
+class RefreshInput(serializers.Serializer):
+    refresh = StrictCharField(max_length=4096)
+
+
+class GroupCreateInput(serializers.Serializer):
+    name = StrictCharField(max_length=ROOM_NAME_MAX)
+    is_group = StrictBooleanField(required=False, default=False)
+    member_ids = id_list_field()
+    join_policy = serializers.ChoiceField(
+        choices=JoinPolicy.choices,
+        required=False,
+        default=None,
+        error_messages={"invalid_choice": 'must be "open" or "approval"'},
+    )
+
+
+class AddMemberInput(serializers.Serializer):
+    room_id = IdField()
+    member_id = IdField()
+
+
+class AddMembersInput(serializers.Serializer):
+    room_id = IdField()
+    member_ids = id_list_field()
+
+
+class RemoveMemberInput(serializers.Serializer):
+    room_id = IdField()
+    target_user_id = IdField()
+
+
+class RoomIdInput(serializers.Serializer):
+    room_id = IdField()
+
+
+class RoomIdQuery(serializers.Serializer):
+    room_id = QueryIdField()
+
+
+class JoinRequestInput(serializers.Serializer):
+    room_id = IdField()
+    message = StrictCharField(required=False, allow_blank=True, max_length=JOIN_MESSAGE_MAX, default="")
+
+
+class JoinRespondInput(serializers.Serializer):
+    request_id = IdField()
+    approve = StrictBooleanField(required=False, default=False)
+
+
+class ChangeNicknameInput(serializers.Serializer):
+    room_id = IdField()
+    nickname = StrictCharField(max_length=ROOM_NICKNAME_MAX)
+
+
+class ChangeRoleInput(serializers.Serializer):
+    room_id = IdField()
+    target_user_id = IdField()
+    new_role = RoleField()
+
+
+class SearchQuery(serializers.Serializer):
+    q = StrictCharField(required=False, allow_blank=True, max_length=SEARCH_QUERY_MAX, default="")
+    limit = QueryIntField(min_value=1, max_value=SEARCH_LIMIT_MAX, required=False, default=SEARCH_LIMIT_DEFAULT)
+    offset = QueryIntField(min_value=0, max_value=MAX_ID, required=False, default=0)
+
+
+# --- Replies ----------------------------------------------------------------------------
+
+
+class JoinRequestOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    room_id = serializers.IntegerField()
+    user_id = serializers.IntegerField()
+    username = serializers.CharField(source="user.username")
+    nickname = serializers.CharField(source="user.nickname")
+    message = serializers.CharField()
+    created_at = UtcDateTimeField()
+
+
+class SearchRoomOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    creator_id = serializers.IntegerField(allow_null=True)
+    created_at = UtcDateTimeField()
+    member_count = serializers.IntegerField()
+    join_policy = serializers.CharField()
+
+
+class JoinedRoomOut(serializers.Serializer):
+    id = serializers.IntegerField(source="room.id")
+    name = serializers.CharField(source="room.name")
+    is_group = serializers.BooleanField(source="room.is_group")
+    role = serializers.IntegerField()
+    last_seq = serializers.IntegerField(source="room.last_seq")
+
+
+class RoomMemberOut(serializers.Serializer):
+    user_id = serializers.IntegerField()
+    username = serializers.CharField()
+    nickname = serializers.CharField()
+    role = serializers.IntegerField()
+    joined_at = UtcDateTimeField()
+    online = serializers.BooleanField()

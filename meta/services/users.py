@@ -1,0 +1,57 @@
+"""Accounts: registration and password login."""
+
+from __future__ import annotations
+
+from django.db import IntegrityError, transaction
+from django.db.models import Value
+from django.db.models.functions import Lower
+
+from chatproject.exceptions import Conflict, Forbidden, NotAuthenticated
+from meta.models import User
+
+WRONG_CREDENTIALS = "wrong username or password"
+
+
+def _user_by_username(*, username: str) -> User | None:
+    """The user whose username equals `username` without regard to case.
+
+    Compares with the database's LOWER() on both sides, the very expression of the
+    `user_username_ci_unique` constraint, so at most one row can match.
+    """
+    return User.objects.alias(username_lower=Lower("username")).filter(username_lower=Lower(Value(username))).first()
+
+
+def user_register(*, username: str, password: str, nickname: str = "") -> User:
+    """Create a user with a hashed password; `username` keeps the case it was given in.
+
+    Expects the format checked by `meta.serializers.RegisterInput`. Raises Conflict when the
+    username is taken in any case, also when two registrations race (the database's
+    case-insensitive unique constraint decides).
+    """
+    duplicate = Conflict(f"the username {username!r} is already taken")
+    if _user_by_username(username=username) is not None:
+        raise duplicate
+    try:
+        with transaction.atomic():
+            return User.objects.create_user(username=username, password=password, nickname=nickname)
+    except IntegrityError:
+        raise duplicate from None
+
+
+def user_authenticate(*, username: str, password: str) -> User:
+    """The user these credentials belong to; the caller then issues tokens.
+
+    Raises NotAuthenticated with one message for an unknown user, a wrong password or an
+    inactive account, spending one password hash in every case so the reply time does not
+    tell which. Raises Forbidden for a banned user, only once the password is right.
+    """
+    user = _user_by_username(username=username)
+    if user is None or not user.has_usable_password():
+        # Hash anyway (as Django's ModelBackend does) so a missing user costs the same time.
+        User().set_password(password)
+        raise NotAuthenticated(WRONG_CREDENTIALS)
+    if not user.check_password(password) or not user.is_active:
+        raise NotAuthenticated(WRONG_CREDENTIALS)
+    if user.is_banned:
+        raise Forbidden("this user is banned")
+    return user
