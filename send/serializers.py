@@ -7,6 +7,7 @@ from typing import Any
 from rest_framework import serializers
 
 from meta.serializers import IdField, QueryIdField, QueryIntField, StrictCharField
+from send.representation import encode
 from send.selectors import HISTORY_LIMIT_DEFAULT, HISTORY_LIMIT_MAX
 
 SEQ_MAX = 2**53 - 1
@@ -37,11 +38,18 @@ class HistoryQuery(serializers.Serializer):
 
 
 class FrameField(serializers.Field):
-    default_error_messages = {"invalid": "must be a frame object with a string `type`"}
+    default_error_messages = {
+        "invalid": "must be a frame object with a string `type`",
+        "unencodable": "must hold only 64-bit integers and valid Unicode text",
+    }
 
     def to_internal_value(self, data: Any) -> dict[str, Any]:
         if not isinstance(data, dict) or not isinstance(data.get("type"), str) or not data["type"]:
             self.fail("invalid")
+        try:  # the frame travels encoded: refuse here what the encoder would refuse after the reply
+            encode(data)
+        except TypeError:
+            self.fail("unencodable")
         return data
 
 

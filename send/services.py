@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -23,6 +24,8 @@ logger = logging.getLogger(__name__)
 TEXT_MAX = 4000
 URL_MAX = 2048
 FILE_NAME_MAX = 255
+# Numbers in content stay exact for a browser's JSON.parse, like ids (API.md §1.1).
+NUMBER_MAX = 2**53 - 1
 _CONTENT_FIELDS: dict[str, dict[str, tuple[type, ...]]] = {
     # type → {field: accepted JSON types}; "url" is required for every media type.
     "text": {"text": (str,)},
@@ -42,7 +45,7 @@ def content_validate(content: Any) -> dict[str, Any]:
     if not isinstance(content, dict):
         raise InvalidInput("content: must be an object", errors={"content": ["must be an object"]})
     kind = content.get("type")
-    if kind not in _CONTENT_FIELDS:
+    if not isinstance(kind, str) or kind not in _CONTENT_FIELDS:
         raise bad("type", "must be one of text, image, voice, file")
     allowed = _CONTENT_FIELDS[kind]
     unknown = sorted(set(content) - set(allowed) - {"type"})
@@ -59,17 +62,34 @@ def content_validate(content: Any) -> dict[str, Any]:
             raise bad(field, "must be a string" if types == (str,) else "must be a number")
         if isinstance(value, (int, float)) and value < 0:
             raise bad(field, "must not be negative")
+        # 1e400 parses as infinity, which no JSON can carry; larger ints break the frame encoder.
+        if isinstance(value, (int, float)) and (not math.isfinite(value) or value > NUMBER_MAX):
+            raise bad(field, f"must be at most {NUMBER_MAX}")
+        # PostgreSQL's jsonb refuses NUL, and no encoder writes an unpaired surrogate.
+        if isinstance(value, str) and ("\x00" in value or not _utf8_encodable(value)):
+            raise bad(field, "must not contain NUL or unpaired surrogate characters")
     if kind == "text":
         if not 1 <= len(content["text"]) <= TEXT_MAX:
             raise bad("text", f"must be 1 to {TEXT_MAX} characters")
     else:
         url = content["url"]
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(url)
+        except ValueError:  # e.g. "http://[::1": an unclosed IPv6 bracket
+            raise bad("url", f"must be an http(s) URL of at most {URL_MAX} characters") from None
         if len(url) > URL_MAX or parts.scheme not in {"http", "https"} or not parts.netloc:
             raise bad("url", f"must be an http(s) URL of at most {URL_MAX} characters")
         if kind == "file" and not 1 <= len(content["file_name"]) <= FILE_NAME_MAX:
             raise bad("file_name", f"must be 1 to {FILE_NAME_MAX} characters")
     return dict(content)
+
+
+def _utf8_encodable(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _existing_for_client_msg_id(*, sender_id: int, client_msg_id: str) -> Message | None:
