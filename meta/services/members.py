@@ -31,7 +31,7 @@ class MembersAdded:
 
 
 def _group_lock_for_adding(*, actor: User | None, room_id: int) -> Room:
-    room = group_lock(room_id=room_id, refusal="members cannot be added to a private room")
+    room = group_lock(room_id=room_id, refusal="members cannot be added")
     membership_require_role(room=room, actor=actor, min_role=Role.ADMIN, action="add members")
     return room
 
@@ -76,23 +76,19 @@ def member_remove(*, actor: User | None, room_id: int, target_user_id: int) -> N
     Conflict (the owner leaving, or staff removing the owner: hand ownership on first).
     """
     with transaction.atomic():
-        room = group_lock(room_id=room_id, refusal="nobody can leave or be removed from a private room")
+        room = group_lock(room_id=room_id, refusal="nobody can leave it or be removed from it")
         leaving = actor is not None and actor.pk == target_user_id
-        mine = (
-            None
-            if leaving
-            else membership_require_role(room=room, actor=actor, min_role=Role.ADMIN, action="remove members")
-        )
+        mine = None
+        if not leaving:
+            mine = membership_require_role(room=room, actor=actor, min_role=Role.ADMIN, action="remove members")
         target = membership_find(room_id=room.pk, user_id=target_user_id)
         if target is None:
             who = "you are" if leaving else f"user {target_user_id} is"
             raise NotFound(f"{who} not a member of room {room_id}")
         if target.role == Role.OWNER:
             if leaving or actor is None:
-                raise Conflict(
-                    f"the owner cannot leave room {room_id}: first hand ownership to another member "
-                    "(change_member_role with new_role 0)"
-                )
+                what = f"the owner cannot leave room {room_id}" if leaving else f"the owner of room {room_id} stays"
+                raise Conflict(f"{what}: first hand ownership to another member (change_member_role with new_role 0)")
             raise Forbidden(f"nobody can remove the owner of room {room_id}")
         if mine is not None and mine.role >= target.role:
             raise Forbidden("you can only remove members whose role is below yours")
@@ -107,7 +103,7 @@ def room_join(*, actor: User, room_id: int) -> Membership:
     join request instead).
     """
     with transaction.atomic():
-        room = group_lock(room_id=room_id, refusal="private rooms cannot be joined")
+        room = group_lock(room_id=room_id, refusal="it cannot be joined")
         existing = membership_find(room_id=room.pk, user_id=actor.pk)
         if existing is not None:
             return existing

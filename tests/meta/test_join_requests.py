@@ -78,7 +78,11 @@ def test_file_request_refusals(approval, as_user):
     assert_error(
         _file(as_user(approval.member), approval.room.pk), 409, f"you are already a member of room {approval.room.pk}"
     )
-    assert_error(_file(as_user(approval.outsider), private.pk), 400, "private rooms take no join requests")
+    assert_error(
+        _file(as_user(approval.outsider), private.pk),
+        400,
+        f"room {private.pk} is a private room: it takes no join requests",
+    )
     assert_error(_file(as_user(approval.outsider), 999999), 404, "room 999999 does not exist")
     assert_error(
         _file(as_user(approval.outsider), approval.room.pk, 5), 400, "message", errors={"message": ["must be a string"]}
