@@ -12,10 +12,14 @@ django_asgi_app = get_asgi_application()
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from gateway.routing import websocket_urlpatterns  # noqa: E402
+from registry.lifecycle import RegistryLifecycleMiddleware  # noqa: E402
 
-application = ProtocolTypeRouter(
-    {
-        "http": django_asgi_app,
-        "websocket": URLRouter(websocket_urlpatterns),
-    }
+# The lifecycle wrapper registers this process in the registry and keeps it alive.
+application = RegistryLifecycleMiddleware(
+    ProtocolTypeRouter(
+        {
+            "http": django_asgi_app,
+            "websocket": URLRouter(websocket_urlpatterns),
+        }
+    )
 )

@@ -276,15 +276,21 @@ if REGISTRY_HEARTBEAT_SECONDS <= 0 or REGISTRY_DEAD_AFTER_SECONDS <= REGISTRY_HE
 # Empty = talk to the registry in process (shared database); else its base URL, e.g.
 # http://127.0.0.1:8083, reached with X-Internal-Token.
 REGISTRY_URL = env_str("REGISTRY_URL").rstrip("/")
-# This process as a gateway. Empty GATEWAY_ID = "gw-<hostname>-<port>"; port 0 = the port the
-# process serves on (8000 when unknown); empty GATEWAY_WS_URL = ws://<address>:<port>/api/ws.
-GATEWAY_ID = env_str("GATEWAY_ID")
+# This process as a gateway and as a send instance. Unset values derive from the port the
+# process serves on (8000 until `manage.py serve --port N` or the first request tells it, see
+# registry.identity): GATEWAY_ID "gw-<hostname>-<port>", GATEWAY_WS_URL
+# "ws://<address>:<port>/api/ws", SEND_INSTANCE_ID "send-<hostname>-<port>", SEND_URL
+# "http://<address>:<port>". Stable across restarts; set GATEWAY_ID explicitly in a cluster.
+import socket as _socket  # noqa: E402
+
+_HOST_LABEL = "".join(c if (c.isascii() and c.isalnum()) or c in "-." else "-" for c in _socket.gethostname())[:40]
+_HOST_LABEL = _HOST_LABEL or "host"
 GATEWAY_ADDRESS = env_str("GATEWAY_ADDRESS", "127.0.0.1")
-GATEWAY_PORT = env_int("GATEWAY_PORT", 0)
+GATEWAY_PORT = env_int("GATEWAY_PORT", 8000)
+GATEWAY_ID = env_str("GATEWAY_ID") or f"gw-{_HOST_LABEL}-{GATEWAY_PORT}"
 GATEWAY_WS_URL = env_str("GATEWAY_WS_URL")
 GATEWAY_CAPACITY = env_int("GATEWAY_CAPACITY", 10000)
-# This process as a send instance, likewise ("send-<hostname>-<port>", http://<address>:<port>).
-SEND_INSTANCE_ID = env_str("SEND_INSTANCE_ID")
 SEND_ADDRESS = env_str("SEND_ADDRESS", "127.0.0.1")
-SEND_PORT = env_int("SEND_PORT", 0)
+SEND_PORT = env_int("SEND_PORT", 8000)
+SEND_INSTANCE_ID = env_str("SEND_INSTANCE_ID") or f"send-{_HOST_LABEL}-{SEND_PORT}"
 SEND_URL = env_str("SEND_URL").rstrip("/")

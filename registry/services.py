@@ -228,10 +228,10 @@ def instances_purge_dead() -> int:
     """Delete the records (and routes) of instances dead for REGISTRY_PURGE_AFTER_SECONDS;
     returns how many went. Until then the admin still shows them."""
     before = clock.now() - timedelta(seconds=settings.REGISTRY_PURGE_AFTER_SECONDS)
-    gateways, _ = GatewayInstance.objects.filter(last_heartbeat__lt=before).delete()
-    sends, _ = SendInstance.objects.filter(last_heartbeat__lt=before).delete()
+    _, gateways = GatewayInstance.objects.filter(last_heartbeat__lt=before).delete()
+    _, sends = SendInstance.objects.filter(last_heartbeat__lt=before).delete()
     UserLease.objects.filter(disconnected_at__lt=before).delete()
-    return gateways + sends
+    return gateways.get(GatewayInstance._meta.label, 0) + sends.get(SendInstance._meta.label, 0)
 
 
 # --- User routes ------------------------------------------------------------------------
