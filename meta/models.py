@@ -20,6 +20,8 @@ class User(AbstractUser):
     is_banned = models.BooleanField(default=False, db_index=True)
 
     objects = CaseInsensitiveUserManager()
+    # The chat has no use for an email: `createsuperuser --noinput` needs only a username and password.
+    REQUIRED_FIELDS: list[str] = []
 
     class Meta:
         constraints = [models.UniqueConstraint(Lower("username"), name="user_username_ci_unique")]

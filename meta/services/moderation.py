@@ -1,0 +1,110 @@
+"""Writes only staff make, through the Django admin: bans, mutes, room edits and deletion.
+
+The API services (`meta.services`) with `actor=None` cover what staff share with room owners;
+these are the rest. Each runs in one transaction; membership and room changes take the room's
+row lock first, as every membership change does (see `meta.services._common`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from chatproject.exceptions import InvalidInput, NotFound
+from meta.models import JoinPolicy, Membership, Room, User
+from meta.services._common import membership_require, room_lock
+
+ROOM_NAME_MAX = Room._meta.get_field("name").max_length
+
+
+def _user_lock(*, user_id: int) -> User:
+    user = User.objects.select_for_update().filter(pk=user_id).first()
+    if user is None:
+        raise NotFound(f"user {user_id} does not exist")
+    return user
+
+
+def _user_banned_set(*, user_id: int, banned: bool) -> User:
+    with transaction.atomic():
+        user = _user_lock(user_id=user_id)
+        if user.is_banned != banned:
+            user.is_banned = banned
+            user.save(update_fields=["is_banned"])
+    return user
+
+
+def user_ban(*, user_id: int) -> User:
+    """Ban a user: from their next request on, their tokens get 401, login 403 and new
+    sockets are refused; sockets already open are not closed by this. Banning a banned user
+    changes nothing.
+
+    Raises NotFound (user).
+    """
+    return _user_banned_set(user_id=user_id, banned=True)
+
+
+def user_unban(*, user_id: int) -> User:
+    """Lift a user's ban; their tokens work again. Unbanning a user who is not banned changes
+    nothing. Raises NotFound (user).
+    """
+    return _user_banned_set(user_id=user_id, banned=False)
+
+
+def member_mute(*, room_id: int, user_id: int, until: datetime) -> Membership:
+    """Mute a member of a room until `until`: the send path refuses their messages (403) until
+    then. A later mute replaces an earlier one.
+
+    Raises InvalidInput (`until` naive or not in the future), NotFound (room, not a member).
+    """
+    if timezone.is_naive(until):
+        raise InvalidInput("the end of a mute must be a timezone-aware time")
+    if until <= timezone.now():
+        raise InvalidInput("the end of a mute must be in the future")
+    with transaction.atomic():
+        room = room_lock(room_id=room_id)
+        membership = membership_require(room=room, user_id=user_id)
+        membership.muted_until = until
+        membership.save(update_fields=["muted_until"])
+    return membership
+
+
+def member_unmute(*, room_id: int, user_id: int) -> Membership:
+    """Lift a member's mute (a member who is not muted stays so). Raises NotFound (room, not a
+    member)."""
+    with transaction.atomic():
+        room = room_lock(room_id=room_id)
+        membership = membership_require(room=room, user_id=user_id)
+        if membership.muted_until is not None:
+            membership.muted_until = None
+            membership.save(update_fields=["muted_until"])
+    return membership
+
+
+def room_update(*, room_id: int, name: str, join_policy: str) -> Room:
+    """Rename a room and set a group's join policy; pending join requests of a group made
+    open stay pending until answered.
+
+    Raises InvalidInput (name empty or over 100 characters, unknown join policy, a private
+    room's join policy changed), NotFound (room).
+    """
+    if not name.strip() or len(name) > ROOM_NAME_MAX:
+        raise InvalidInput(f"a room name has 1 to {ROOM_NAME_MAX} characters")
+    if join_policy not in JoinPolicy.values:
+        raise InvalidInput(f"join_policy must be one of {', '.join(JoinPolicy.values)}")
+    with transaction.atomic():
+        room = room_lock(room_id=room_id)
+        if not room.is_group and join_policy != room.join_policy:
+            raise InvalidInput(f"room {room_id} is a private room: join_policy applies to groups only")
+        room.name = name
+        room.join_policy = join_policy
+        room.save(update_fields=["name", "join_policy"])
+    return room
+
+
+def room_delete(*, room_id: int) -> None:
+    """Delete a room with its memberships, join requests and messages. Raises NotFound (room)."""
+    with transaction.atomic():
+        room = room_lock(room_id=room_id)
+        room.delete()
