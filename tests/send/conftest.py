@@ -31,17 +31,20 @@ NOTIFY_ONLINE = "/internal/push/notify_online"
 @dataclass
 class Group:
     """An open group "Team" owned by `owner` with `alice` and `bob` as members; `outsider`
-    belongs to no room. `clients` holds an authenticated APIClient per user."""
+    belongs to no room. `tokens` holds each user's access token."""
 
     room: Room
     owner: User
     alice: User
     bob: User
     outsider: User
-    clients: dict[int, APIClient]
+    tokens: dict[int, str]
 
     def client(self, user: User) -> APIClient:
-        return self.clients[user.pk]
+        """A new APIClient with `user`'s access token (a new one per call: threads share none)."""
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {self.tokens[user.pk]}")
+        return client
 
     @property
     def member_ids(self) -> set[int]:
@@ -49,11 +52,11 @@ class Group:
 
 
 @pytest.fixture
-def group(make_user: Callable[..., User], client_for: Callable[[User], APIClient]) -> Group:
+def group(make_user: Callable[..., User], token_for: Callable[[User], str]) -> Group:
     owner, alice, bob, outsider = (make_user(n) for n in ("owner", "alice", "bob", "outsider"))
     room = room_create(actor=owner, name="Team", is_group=True, member_ids=[alice.pk, bob.pk])
-    clients = {user.pk: client_for(user) for user in (owner, alice, bob, outsider)}
-    return Group(room=room, owner=owner, alice=alice, bob=bob, outsider=outsider, clients=clients)
+    tokens = {user.pk: token_for(user) for user in (owner, alice, bob, outsider)}
+    return Group(room=room, owner=owner, alice=alice, bob=bob, outsider=outsider, tokens=tokens)
 
 
 @contextmanager
