@@ -10,6 +10,7 @@ from collections import Counter
 
 import pytest
 
+from registry.models import GatewayInstance
 from tests.support.servers import running_server, wait_until
 
 pytestmark = [pytest.mark.crossprocess, pytest.mark.django_db(transaction=True)]
@@ -101,15 +102,13 @@ def test_two_gateways_register_spread_stick_and_die(settings):
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_a_stopped_gateway_unregisters_at_once(signum):
-    slow_expiry = {"REGISTRY_DEAD_AFTER_SECONDS": "30"}
-    with running_server(name="keep", gateway_id="gw-keep", env=slow_expiry) as keep:
-        with running_server(name="stop", gateway_id="gw-stop", env=slow_expiry) as stop:
-            wait_until(lambda: set(_gateways(keep)) == {"gw-keep", "gw-stop"}, timeout=5, what="both registered")
-            stop.signal(signum)
-            assert stop.wait_exit(timeout=10) == 0, stop.log()
-            # Gone long before the 30 s expiry: it unregistered itself.
-            assert list(_gateways(keep)) == ["gw-keep"]
-            assert "unregistered gw-stop" in stop.log()
+    with running_server(name="stop", gateway_id="gw-stop", env={"REGISTRY_DEAD_AFTER_SECONDS": "30"}) as server:
+        wait_until(lambda: "gw-stop" in _gateways(server), timeout=5, what="registered")
+        server.signal(signum)
+        assert server.wait_exit(timeout=10) == 0, server.log()
+        # Gone long before its 30 s expiry: it unregistered itself.
+        assert not GatewayInstance.objects.filter(pk="gw-stop").exists()
+        assert "unregistered gw-stop" in server.log()
 
 
 def test_a_gateway_registers_again_after_its_record_is_gone():
@@ -121,3 +120,36 @@ def test_a_gateway_registers_again_after_its_record_is_gone():
         # Its next heartbeat is a 404, after which it registers again by itself.
         wait_until(lambda: "gw-a" in _gateways(a), timeout=4, what="registered again")
         assert "expired in the registry; registering again" in a.log()
+
+
+def test_a_real_socket_is_routed_counted_and_leased(make_user, token_for):
+    import websocket  # websocket-client
+
+    user = make_user()
+    with running_server(name="a", gateway_id="gw-a") as a, running_server(name="b", gateway_id="gw-b") as b:
+        servers = {"gw-a": a, "gw-b": b}
+        wait_until(lambda: len(_gateways(a)) == 2, timeout=5, what="both registered")
+        home = _available(b, user.id)
+        port = servers[home].port
+        ws = websocket.create_connection(
+            f"ws://127.0.0.1:{port}/api/ws", header=[f"Authorization: Bearer {token_for(user)}"], timeout=5
+        )
+        try:
+            assert '"Connected to WebSocket server"' in ws.recv()
+            route = wait_until(lambda: _routes(b, [user.id]).get(str(user.id)), timeout=3, what="the route")
+            assert route == {
+                "gateway_id": home,
+                "address": f"127.0.0.1:{port}",
+                "status": "connected",
+                "gateways": [home],
+            }
+            # The gateway's own heartbeat reports the socket.
+            wait_until(lambda: _gateways(a)[home]["connected_users"] == 1, timeout=3, what="the count")
+        finally:
+            ws.close()
+        wait_until(lambda: _routes(b, [user.id]) == {}, timeout=3, what="the route gone")
+        # Make the user's gateway the busier one: the reconnect lease still sends them back.
+        for other_user in (501, 502):
+            a.post("/registry/user/connect", {"user_id": other_user, "gateway_id": home}, internal=True)
+        assert _available(a, 999) != home
+        assert _available(b, user.id) == home

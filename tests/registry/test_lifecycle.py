@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import pytest
 from asgiref.sync import async_to_sync
+from channels.db import database_sync_to_async
 
 from chatproject.exceptions import NotFound
 from gateway.hub import Hub
@@ -28,6 +29,11 @@ SEND = SendIdentity(instance_id="send-me", address="10.1.1.1", port=8081, url="h
 class FakeSocket:
     user_id: int
     connection_id: str
+
+
+async def _db(func):
+    """Read the database from a worker thread whose connection is closed afterwards."""
+    return await database_sync_to_async(func, thread_sensitive=False)()
 
 
 def _hub(*sockets: tuple[int, str]) -> Hub:
@@ -178,7 +184,7 @@ def test_lifespan_startup_registers_and_shutdown_unregisters(process_settings):
         while not sent:
             await asyncio.sleep(0.01)
         assert middleware.running()
-        ids = await asyncio.to_thread(lambda: sorted(GatewayInstance.objects.values_list("gateway_id", flat=True)))
+        ids = await _db(lambda: sorted(GatewayInstance.objects.values_list("gateway_id", flat=True)))
         assert ids == ["gw-test-8000"]
         await incoming.put({"type": "lifespan.shutdown"})
         await task
@@ -219,7 +225,7 @@ def test_first_scope_is_served_after_the_registration(process_settings):
     seen: list[list[str]] = []
 
     async def app(scope, receive, send):
-        seen.append(await asyncio.to_thread(lambda: list(GatewayInstance.objects.values_list("gateway_id", flat=True))))
+        seen.append(await _db(lambda: list(GatewayInstance.objects.values_list("gateway_id", flat=True))))
 
     middleware = RegistryLifecycleMiddleware(app)
 
@@ -254,10 +260,8 @@ def test_roles_decide_what_registers(process_settings):
 
     async def run() -> None:
         await middleware.startup()
-        assert await asyncio.to_thread(lambda: list(SendInstance.objects.values_list("instance_id", flat=True))) == [
-            "send-test-8000"
-        ]
-        assert not await asyncio.to_thread(GatewayInstance.objects.exists)
+        assert await _db(lambda: list(SendInstance.objects.values_list("instance_id", flat=True))) == ["send-test-8000"]
+        assert not await _db(GatewayInstance.objects.exists)
         await middleware.shutdown()
 
     async_to_sync(run)()
