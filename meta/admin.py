@@ -179,11 +179,11 @@ class MembershipInline(admin.TabularInline):
         return False
 
 
-def _cascade_counts(room_ids: Sequence[int]) -> dict[int, list[tuple[str, int]]]:
+def _cascade_counts(room_ids: Sequence[int]) -> dict[int, list[tuple[models.Options, int]]]:
     """Per room, how many rows of each model deleting it takes along (memberships, join
     requests, messages, ...), one COUNT per model: listing them one by one, as the admin does
     by default, would load every message of the room."""
-    counts: dict[int, list[tuple[str, int]]] = defaultdict(list)
+    counts: dict[int, list[tuple[models.Options, int]]] = defaultdict(list)
     for relation in Room._meta.related_objects:
         if relation.on_delete is not models.CASCADE or not relation.one_to_many:
             continue
@@ -191,12 +191,13 @@ def _cascade_counts(room_ids: Sequence[int]) -> dict[int, list[tuple[str, int]]]
         related = relation.related_model
         per_room = dict(
             related._default_manager.filter(**{f"{fk}__in": room_ids})
+            .order_by()
             .values_list(fk)
             .annotate(n=Count("pk"))
             .values_list(fk, "n")
         )
         for room_id in room_ids:
-            counts[room_id].append((str(related._meta.verbose_name_plural), per_room.get(room_id, 0)))
+            counts[room_id].append((related._meta, per_room.get(room_id, 0)))
     return counts
 
 
@@ -246,8 +247,11 @@ class RoomAdmin(ModerationAdmin):
         for room in rooms:
             url = reverse("admin:meta_room_change", args=[room.pk])
             nested.append(format_html('Room: <a href="{}">{}</a>', url, room))
-            nested.append([f"{n} {name}" for name, n in counts[room.pk]])
-            for name, n in counts[room.pk]:
+            nested.append(
+                [f"{n} {opts.verbose_name if n == 1 else opts.verbose_name_plural}" for opts, n in counts[room.pk]]
+            )
+            for opts, n in counts[room.pk]:
+                name = str(opts.verbose_name_plural)
                 totals[name] = totals.get(name, 0) + n
         return nested, totals, set(), []
 
@@ -345,7 +349,7 @@ class MembershipAdmin(ModerationAdmin):
     def _each(
         self, request: HttpRequest, queryset: QuerySet[Membership], *, what: str, act: Callable[[Membership], str]
     ) -> None:
-        memberships = queryset.select_related("user", "room").order_by("room_id", "user__username")
+        memberships = queryset.select_related("user", "room").order_by("room_id", "role", "user__username")
         self.apply_each(request, memberships, what=what, act=act)
 
     @admin.action(description="Remove from room", permissions=["delete"])
@@ -375,7 +379,7 @@ class MembershipAdmin(ModerationAdmin):
 
     @admin.action(description="Make owner (hand ownership on)", permissions=["change"])
     def make_owner(self, request: HttpRequest, queryset: QuerySet[Membership]) -> None:
-        per_room = dict(queryset.values_list("room_id").annotate(n=Count("pk")).values_list("room_id", "n"))
+        per_room = dict(queryset.order_by().values_list("room_id").annotate(n=Count("pk")).values_list("room_id", "n"))
         crowded = sorted(room_id for room_id, n in per_room.items() if n > 1)
         if crowded:
             rooms = ", ".join(f"#{room_id}" for room_id in crowded)

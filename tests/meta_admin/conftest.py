@@ -129,3 +129,63 @@ def result_rows(response: Any) -> list[list[str]]:
     table = _ResultTable()
     table.feed(page[start : page.index("</table>", start)])
     return [row[1:] for row in table.rows]
+
+
+class _FormFields(HTMLParser):
+    """The values a browser would submit for the page's admin change form (`*_form`): inputs,
+    checked boxes, selected options and text areas; submit buttons left out."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fields: dict[str, Any] = {}
+        self._in_form = False
+        self._select: str | None = None
+        self._textarea: str | None = None
+
+    def _put(self, name: str, value: str) -> None:
+        if name in self.fields:
+            existing = self.fields[name]
+            self.fields[name] = [*existing, value] if isinstance(existing, list) else [existing, value]
+        else:
+            self.fields[name] = value
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag == "form" and a.get("id", "").endswith("_form"):
+            self._in_form = True
+        if not self._in_form or ("name" not in a and tag != "option"):
+            return
+        if tag == "input" and a.get("type") not in ("submit", "button", "file"):
+            if a.get("type") in ("checkbox", "radio") and "checked" not in a:
+                return
+            self._put(a["name"], a.get("value", "on" if a.get("type") == "checkbox" else ""))
+        elif tag == "select":
+            self._select = a["name"]
+        elif tag == "option" and self._select is not None and "selected" in a:
+            self._put(self._select, a.get("value", ""))
+        elif tag == "textarea":
+            self._textarea = a["name"]
+            self.fields[a["name"]] = ""
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "form":
+            self._in_form = False
+        elif tag == "select":
+            self._select = None
+        elif tag == "textarea":
+            self._textarea = None
+
+    def handle_data(self, data: str) -> None:
+        if self._textarea is not None:
+            self.fields[self._textarea] += data
+
+
+def submit_form(client: Client, url: str, **changes: Any) -> Any:
+    """Open the admin form at `url`, change the given fields, submit it and follow the redirect."""
+    page = client.get(url)
+    assert page.status_code == 200
+    parser = _FormFields()
+    parser.feed(page.content.decode())
+    data = {**parser.fields, **changes}
+    data.pop("csrfmiddlewaretoken", None)
+    return client.post(url, {k: v for k, v in data.items() if v is not None}, follow=True)

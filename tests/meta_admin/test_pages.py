@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
@@ -225,3 +226,29 @@ def test_createsuperuser_without_input_makes_a_staff_user_who_can_log_in(client,
     )
     assert response.status_code == 302 and response["Location"] == "/admin/"
     assert "Site administration" in html(client.get("/admin/"))
+
+
+@pytest.mark.django_db
+def test_staff_who_may_only_view_get_no_moderation_actions(client, team):
+    viewer = User.objects.create_user(username="viewer", password="secret123", is_staff=True)
+    viewer.user_permissions.set(
+        Permission.objects.filter(codename__in=["view_user", "view_membership", "view_joinrequest", "view_room"])
+    )
+    client.force_login(viewer)
+    request = JoinRequest.objects.create(room=team.room, user=team.outsider)
+    for model, actions in {
+        "user": ["ban_users", "unban_users"],
+        "membership": ["remove_from_room", "make_owner", "mute_1h", "unmute"],
+        "joinrequest": ["approve", "reject"],
+        "room": ["delete_selected"],
+    }.items():
+        page = html(client.get(changelist(model)))
+        for action in actions:
+            assert f'value="{action}"' not in page
+
+    response = client.post(changelist("joinrequest"), {"action": "approve", "_selected_action": [request.pk]})
+    assert response.status_code == 200  # the changelist again, nothing done
+    request.refresh_from_db()
+    assert request.status == "pending"
+    client.post(changelist("user"), {"action": "ban_users", "_selected_action": [team.member.pk]})
+    assert User.objects.get(pk=team.member.pk).is_banned is False
