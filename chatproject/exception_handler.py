@@ -74,13 +74,18 @@ def exception_to_reply(exc: Exception) -> tuple[int, dict[str, Any], dict[str, s
         return 429, error_body(429, f"too many requests, retry in {max(wait, 1)} s"), headers
     if isinstance(exc, drf.UnsupportedMediaType):
         return 415, error_body(415, "the body must be JSON (Content-Type: application/json)"), headers
+    if isinstance(exc, RecursionError):
+        return 400, error_body(400, "the body is nested too deeply"), headers
     if isinstance(exc, drf.ParseError):
         return 400, error_body(400, "the body is not valid JSON"), headers
     if isinstance(exc, drf.MethodNotAllowed):
         return 405, error_body(405, str(exc.detail)), headers
     if isinstance(exc, (drf.NotAuthenticated, drf.AuthenticationFailed)):
         headers["WWW-Authenticate"] = 'Bearer realm="api"'
-        return 401, error_body(401, str(exc.detail)), headers
+        msg = str(exc.detail)
+        if isinstance(exc, drf.NotAuthenticated) and msg == str(drf.NotAuthenticated.default_detail):
+            msg = "authentication required: send the header 'Authorization: Bearer <access token>'"
+        return 401, error_body(401, msg), headers
     if isinstance(exc, drf.APIException):
         status = exc.status_code
         detail = exc.detail

@@ -194,7 +194,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_BODY_BYTES
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["meta.authentication.JWTAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["chatproject.parsers.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "EXCEPTION_HANDLER": "chatproject.exception_handler.exception_handler",
     "UNAUTHENTICATED_USER": None,
@@ -294,3 +294,15 @@ SEND_ADDRESS = env_str("SEND_ADDRESS", "127.0.0.1")
 SEND_PORT = env_int("SEND_PORT", 8000)
 SEND_INSTANCE_ID = env_str("SEND_INSTANCE_ID") or f"send-{_HOST_LABEL}-{SEND_PORT}"
 SEND_URL = env_str("SEND_URL").rstrip("/")
+
+# --- Gateway and delivery ---------------------------------------------------------------
+# Browser origins allowed to open /api/ws (comma list of "https://host[:port]", or "*").
+# Empty: an Origin whose host is in ALLOWED_HOSTS. Clients without an Origin are always allowed.
+WS_ALLOWED_ORIGINS = env_list("WS_ALLOWED_ORIGINS", [])
+WS_MAX_CONNECTIONS_PER_USER = env_int("WS_MAX_CONNECTIONS_PER_USER", 10)
+# A message an ack-mode socket has not confirmed is written again after this many seconds.
+DELIVERY_REDELIVERY_SECONDS = env_float("DELIVERY_REDELIVERY_SECONDS", 10.0)
+# Confirmations are written to the database in batches, this often.
+DELIVERY_CONFIRM_FLUSH_SECONDS = env_float("DELIVERY_CONFIRM_FLUSH_SECONDS", 1.0)
+# How often a gateway compares the database with what its sockets were written (lost pushes).
+DELIVERY_SWEEP_SECONDS = env_float("DELIVERY_SWEEP_SECONDS", 5.0)

@@ -66,7 +66,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self.accept(subprotocol=credentials.subprotocol)
         connection = Connection(user_id=user_id, send_text=self._send_text, ack_mode=credentials.ack_mode)
         self.connection = connection
-        await connection.write(encode(welcome_frame()))
+        # Into the hub before the database read, so no push falls between the two; the welcome
+        # only after it, so that whatever is sent once the client has the welcome comes live.
         hub.add(connection)
         try:
             positions = await db(services.socket_open)(
@@ -78,6 +79,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             connection.closed = True
             await self.close(code=1011)
             return
+        await connection.start(encode(welcome_frame()))
         await connection.initial_sync(positions)
 
     async def _refuse(self, code: int, subprotocol: str | None) -> None:

@@ -91,6 +91,8 @@ class Connection:
         self.closed = False
         self._outbox: deque[tuple[str, list[tuple[int, int]] | None]] = deque()
         self._writing = False
+        # Frames that come before the welcome frame wait here (see `start`).
+        self._held: list[tuple[str, list[tuple[int, int]] | None]] | None = []
 
     # --- writing ------------------------------------------------------------------------
 
@@ -98,6 +100,9 @@ class Connection:
         """Write frames in call order. `written` lists (room_id, seq) the frame carries: they
         count as confirmed once written when the socket does not ack."""
         if self.closed:
+            return
+        if self._held is not None:
+            self._held.append((text, written))
             return
         self._outbox.append((text, written))
         if self._writing:
@@ -117,6 +122,13 @@ class Connection:
                         engine.confirm(self.user_id, room_id, seq)
         finally:
             self._writing = False
+
+    async def start(self, welcome: str) -> None:
+        """Write the welcome frame, then whatever was held back while the socket was opening."""
+        held, self._held = self._held or [], None
+        await self.write(welcome)
+        for text, written in held:
+            await self.write(text, written)
 
     def _track(self, room_id: int, cursor: RoomCursor, seq: int, msg_id: int, frame: str) -> None:
         if self.ack_mode is not False:

@@ -10,7 +10,8 @@ from django.db.models.functions import Lower
 
 class CaseInsensitiveUserManager(UserManager):
     def get_by_natural_key(self, username: str) -> User:
-        return self.get(username__iexact=username)
+        # Compare as the unique constraint does (lower case), so at most one row matches.
+        return self.annotate(username_lower=Lower("username")).get(username_lower=username.lower())
 
 
 class User(AbstractUser):

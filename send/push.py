@@ -7,9 +7,10 @@ delivers it. So a failed push is logged, never raised into the request that stor
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -19,6 +20,22 @@ from send.events import DeliverEvent, ForwardEvent, GatewayEvent, NoticeEvent, S
 from send.representation import MessageObject, ack_frame, chat_frame, encode, notice_frame
 
 logger = logging.getLogger(__name__)
+
+F = TypeVar("F", bound=Callable[..., None])
+
+
+def _never_raises(fn: F) -> F:
+    """A push runs after the data it announces is committed: a failure (database or Redis
+    unreachable) is logged and left to the gateways' sweep, never raised into the request."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        try:
+            fn(*args, **kwargs)
+        except Exception:
+            logger.warning("%s failed; the gateways' sweep will deliver", fn.__name__, exc_info=True)
+
+    return wrapper  # type: ignore[return-value]
 
 
 async def _send_all(events: dict[str, GatewayEvent]) -> None:
@@ -39,6 +56,7 @@ def _publish(events: dict[str, GatewayEvent]) -> None:
         logger.warning("push failed; the sweep will deliver", exc_info=True)
 
 
+@_never_raises
 def message_publish(*, message: MessageObject, user_ids: Iterable[int], resend: bool = False) -> None:
     """Push a stored message to the gateways holding `user_ids` (the sender gets an ack frame,
     except on a resend)."""
@@ -62,6 +80,7 @@ def message_publish(*, message: MessageObject, user_ids: Iterable[int], resend: 
     _publish(events)
 
 
+@_never_raises
 def notice_publish(*, room_id: int, user_ids: Iterable[int], payload: dict[str, Any]) -> None:
     """Push a `notice` frame to those of `user_ids` who are online."""
     routes = gateways_for_users(user_ids=user_ids)
@@ -73,6 +92,7 @@ def notice_publish(*, room_id: int, user_ids: Iterable[int], payload: dict[str, 
     _publish(events)
 
 
+@_never_raises
 def sync_publish(*, user_ids: Iterable[int]) -> None:
     """Ask the gateways of `user_ids` to deliver whatever the database says those users are owed."""
     events: dict[str, GatewayEvent] = {}
@@ -82,6 +102,7 @@ def sync_publish(*, user_ids: Iterable[int]) -> None:
     _publish(events)
 
 
+@_never_raises
 def frame_publish(*, user_ids: Iterable[int], frame: dict[str, Any]) -> None:
     """Push an arbitrary frame to wherever `user_ids` are connected."""
     text = encode(frame)

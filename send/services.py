@@ -59,7 +59,8 @@ def content_validate(content: Any) -> dict[str, Any]:
             continue
         types = allowed[field]
         if isinstance(value, bool) or not isinstance(value, types):
-            raise bad(field, "must be a string" if types == (str,) else "must be a number")
+            reason = {(str,): "must be a string", (int,): "must be a whole number"}.get(types, "must be a number")
+            raise bad(field, reason)
         if isinstance(value, (int, float)) and value < 0:
             raise bad(field, "must not be negative")
         # 1e400 parses as infinity, which no JSON can carry; larger ints break the frame encoder.

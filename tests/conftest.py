@@ -14,6 +14,7 @@ from meta.models import User
 from meta.tokens import token_pair_for_user
 
 INTERNAL_TOKEN = "test-internal-token"
+MISSING_TOKEN_MSG = "authentication required: send the header 'Authorization: Bearer <access token>'"
 _usernames = itertools.count(1)
 
 

@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('meta', '0001_initial'),
+        ("meta", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='membership',
-            name='acked_seq',
+            model_name="membership",
+            name="acked_seq",
             field=models.BigIntegerField(default=0),
         ),
     ]

@@ -260,6 +260,7 @@ async def test_removed_member_stops_receiving_and_new_member_gets_only_later_mes
     b, c = await connect(bob), await connect(carol)
     await send_text(alice, room_id, "after")
     frame = await c.frame()
+    assert frame.get("type") == "chat", frame
     assert (frame["type"], frame["seq"], frame["payload"]["text"]) == ("chat", 2, "after")
     await b.nothing()
 

@@ -9,6 +9,7 @@ import pytest
 from django.conf import settings
 from rest_framework_simplejwt.tokens import AccessToken
 
+from tests.conftest import MISSING_TOKEN_MSG
 from tests.meta.conftest import assert_error, assert_ok
 
 PATH = "/api/joined_rooms"
@@ -32,7 +33,7 @@ def test_a_valid_token_is_accepted(api, make_user, token_for):
 @pytest.mark.django_db
 def test_missing_header(api):
     response = api.get(PATH)
-    assert_error(response, 401, "Authentication credentials were not provided.")
+    assert_error(response, 401, MISSING_TOKEN_MSG)
     assert response["WWW-Authenticate"].startswith("Bearer")
 
 

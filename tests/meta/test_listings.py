@@ -104,7 +104,7 @@ def test_search_rejects_bad_paging(make_user, as_user, params, errors):
 
 @pytest.mark.django_db
 def test_search_needs_authentication(api):
-    assert_error(api.get(SEARCH), 401, "credentials")
+    assert_error(api.get(SEARCH), 401, "authentication required")
 
 
 # --- joined_rooms -----------------------------------------------------------------------

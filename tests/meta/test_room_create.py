@@ -153,4 +153,4 @@ def test_create_rejects_too_many_member_ids(make_user, as_user):
 
 @pytest.mark.django_db
 def test_create_needs_authentication(api):
-    assert_error(post(api, PATH, {"name": "g", "is_group": True, "member_ids": []}), 401, "credentials")
+    assert_error(post(api, PATH, {"name": "g", "is_group": True, "member_ids": []}), 401, "authentication required")

@@ -13,6 +13,7 @@ from meta.models import User
 from meta.services import member_add
 from send.models import Message
 from send.services import message_send
+from tests.conftest import MISSING_TOKEN_MSG
 from tests.send.conftest import FIXED_NOW_WIRE, HISTORY, Group, assert_error, assert_ok, frozen_now, text
 
 pytestmark = pytest.mark.django_db
@@ -103,7 +104,7 @@ def test_outsider_is_403_and_unknown_room_404(group: Group) -> None:
 
 
 def test_no_token_is_401(group: Group, api: APIClient) -> None:
-    assert_error(_get(api, group.room.pk), 401, "Authentication credentials were not provided.")
+    assert_error(_get(api, group.room.pk), 401, MISSING_TOKEN_MSG)
 
 
 def test_default_limit_is_the_newest_50_in_seq_order(group: Group) -> None:

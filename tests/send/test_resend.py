@@ -19,6 +19,7 @@ from send.events import gateway_channel
 from send.models import Message
 from send.representation import message_object
 from send.services import message_send
+from tests.conftest import MISSING_TOKEN_MSG
 from tests.send.conftest import RESEND, Group, assert_error, assert_ok, post_json, text
 
 pytestmark = pytest.mark.django_db
@@ -82,9 +83,7 @@ def test_bad_message_id_is_400(group: Group, body: dict[str, Any], reason: str) 
 
 def test_no_token_is_401(group: Group, api: APIClient) -> None:
     message = _sent(group)
-    assert_error(
-        post_json(api, RESEND, {"message_id": message.pk}), 401, "Authentication credentials were not provided."
-    )
+    assert_error(post_json(api, RESEND, {"message_id": message.pk}), 401, MISSING_TOKEN_MSG)
 
 
 def test_resend_goes_to_members_of_the_moment_who_have_not_confirmed(

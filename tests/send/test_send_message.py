@@ -13,6 +13,7 @@ from rest_framework.test import APIClient
 from meta.models import Membership, Room
 from meta.services import room_create
 from send.models import Message
+from tests.conftest import MISSING_TOKEN_MSG
 from tests.send.conftest import FIXED_NOW, FIXED_NOW_WIRE, SEND, Group, assert_error, assert_ok, frozen_now, send, text
 
 pytestmark = pytest.mark.django_db
@@ -82,6 +83,7 @@ def test_seq_counts_per_room_independently(group: Group) -> None:
     assert list(Message.objects.filter(room=group.room).order_by("seq").values_list("seq", flat=True)) == [1, 2, 3, 4]
 
 
+WHOLE = "must be a whole number"
 URL = "https://cdn.example.com/a"
 VALID_CONTENTS = [
     pytest.param({"type": "text", "text": "x"}, id="text-1-char"),
@@ -162,27 +164,18 @@ INVALID_CONTENTS = [
         id="url-unparsable",
     ),
     pytest.param({"type": "image", "url": 7}, "content.url", "must be a string", id="url-number"),
-    pytest.param({"type": "image", "url": URL, "width": True}, "content.width", "must be a number", id="bool-width"),
-    pytest.param({"type": "image", "url": URL, "width": 1.5}, "content.width", "must be a number", id="float-width"),
-    pytest.param({"type": "image", "url": URL, "height": "480"}, "content.height", "must be a number", id="str-height"),
+    pytest.param({"type": "image", "url": URL, "width": True}, "content.width", WHOLE, id="bool-width"),
+    pytest.param({"type": "image", "url": URL, "width": 1.5}, "content.width", WHOLE, id="float-width"),
+    pytest.param({"type": "image", "url": URL, "height": "480"}, "content.height", WHOLE, id="str-height"),
     pytest.param({"type": "image", "url": URL, "width": -1}, "content.width", "must not be negative", id="neg-width"),
     pytest.param(
         {"type": "image", "url": URL, "height": 2**53}, "content.height", "must be at most 9007199254740991", id="2^53"
-    ),
-    pytest.param(
-        {"type": "image", "url": URL, "width": 2**64}, "content.width", "must be at most 9007199254740991", id="2^64"
     ),
     pytest.param(
         {"type": "text", "text": "a\x00b"},
         "content.text",
         "must not contain NUL or unpaired surrogate characters",
         id="text-nul",
-    ),
-    pytest.param(
-        {"type": "text", "text": "a\ud800b"},
-        "content.text",
-        "must not contain NUL or unpaired surrogate characters",
-        id="text-lone-surrogate",
     ),
     pytest.param(
         {"type": "file", "url": URL, "file_name": "a\x00.txt"},
@@ -220,12 +213,26 @@ def test_invalid_content_is_refused_naming_the_field(group: Group, content: Any,
     assert group.room.last_seq == 0
 
 
-def test_infinite_duration_is_refused(group: Group) -> None:
-    raw = f'{{"room_id": {group.room.pk}, "content": {{"type": "voice", "url": "{URL}", "duration": 1e400}}}}'
+@pytest.mark.parametrize(
+    "raw_content",
+    [
+        pytest.param(f'{{"type": "voice", "url": "{URL}", "duration": 1e400}}', id="infinity"),
+        pytest.param('{"type": "text", "text": "a\\ud800b"}', id="lone-surrogate"),
+    ],
+)
+def test_json_that_no_client_could_read_back_is_refused_before_parsing_content(group: Group, raw_content: str) -> None:
+    raw = f'{{"room_id": {group.room.pk}, "content": {raw_content}}}'
     response = group.client(group.alice).post(SEND, raw, content_type="application/json")
-    reason = "must be at most 9007199254740991"
-    assert_error(response, 400, f"content.duration: {reason}", errors={"content.duration": [reason]})
+    assert_error(response, 400, "the body is not valid JSON")
     assert not Message.objects.exists()
+
+
+def test_integer_beyond_64_bits_is_not_a_whole_number(group: Group) -> None:
+    raw = f'{{"room_id": {group.room.pk}, "content": {{"type": "image", "url": "{URL}", "width": {2**64}}}}}'
+    response = group.client(group.alice).post(SEND, raw, content_type="application/json")
+    assert_error(
+        response, 400, "content.width: must be a whole number", errors={"content.width": ["must be a whole number"]}
+    )
 
 
 @pytest.mark.parametrize("content", ["hello", ["text", "hi"], 3, True], ids=str)
@@ -312,7 +319,7 @@ def test_mute_in_the_past_does_not_stop_sending(group: Group) -> None:
 
 def test_no_token_is_401(group: Group, api: APIClient) -> None:
     response = send(api, group.room.pk)
-    assert_error(response, 401, "Authentication credentials were not provided.")
+    assert_error(response, 401, MISSING_TOKEN_MSG)
     assert response["WWW-Authenticate"] == 'Bearer realm="api"'
     assert not Message.objects.exists()
 
