@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from django.db import models
 
+from registry.lookups import AnyOf
+
 
 class GatewayInstance(models.Model):
     """A WebSocket gateway process. `load` is the gateway's own figure (0..1), stored as
@@ -86,3 +88,6 @@ class UserLease(models.Model):
 
     def __str__(self) -> str:
         return f"user {self.user_id} last on {self.gateway_id}"
+
+
+UserConnection._meta.get_field("user_id").register_lookup(AnyOf)

@@ -7,8 +7,10 @@ gateway drop out of every answer by themselves.
 Route lookups are on the hot path of every message: each is one indexed query
 (`user_id IN (...)` joined with the live gateways), whatever the number of users. There is
 deliberately no cache: with several processes a per-process cache goes stale on every
-connect elsewhere, and a Redis cache would cost the same round trip as the indexed query
-(about 1 ms for 1 000 users on SQLite and PostgreSQL) while adding an invalidation path.
+connect elsewhere, and a Redis cache, invalidated on every connect and disconnect, would
+save little over the query (measured: about 5 ms for 1 000 users among 50 000 connections
+on PostgreSQL, where `user_id = ANY(array)` replaces a 1 000-literal IN list, 8 ms on SQLite)
+while adding a second source of truth that can disagree with the database.
 """
 
 from __future__ import annotations
@@ -70,7 +72,7 @@ def _ids(user_ids: Iterable[int]) -> list[int]:
 
 
 def _live_connections(user_ids: list[int]) -> QuerySet[UserConnection]:
-    return UserConnection.objects.filter(user_id__in=user_ids, gateway__last_heartbeat__gt=live_cutoff())
+    return UserConnection.objects.filter(user_id__any=user_ids, gateway__last_heartbeat__gt=live_cutoff())
 
 
 def user_ids_online(*, user_ids: Iterable[int]) -> set[int]:

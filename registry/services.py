@@ -240,10 +240,11 @@ def instances_purge_dead() -> int:
 def user_connect(*, user_id: int, gateway_id: str, connection_id: str = "") -> None:
     """Record one socket of a user on a gateway. The route stays valid for as long as the
     gateway is alive. Connecting the same `(user, gateway, connection_id)` twice is a no-op.
-    Raises NotFound for an unknown gateway, InvalidInput for a malformed id."""
+    Raises NotFound for an unknown or dead gateway (which must register again, passing the
+    sockets it holds), InvalidInput for a malformed id."""
     _check_connection(user_id, connection_id)
-    if not GatewayInstance.objects.filter(pk=gateway_id).exists():
-        raise NotFound(f"gateway {gateway_id!r} is not registered")
+    if not gateway_live_queryset().filter(pk=gateway_id).exists():
+        raise NotFound(f"gateway {gateway_id!r} is not registered or has expired; register again")
     try:
         with transaction.atomic():
             UserConnection.objects.get_or_create(
@@ -253,7 +254,7 @@ def user_connect(*, user_id: int, gateway_id: str, connection_id: str = "") -> N
                 defaults={"connected_at": clock.now()},
             )
     except IntegrityError:  # the gateway was unregistered in the meantime
-        raise NotFound(f"gateway {gateway_id!r} is not registered")
+        raise NotFound(f"gateway {gateway_id!r} is not registered or has expired; register again")
 
 
 def user_disconnect(*, user_id: int, gateway_id: str, connection_id: str = "") -> None:

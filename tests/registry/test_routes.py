@@ -56,7 +56,18 @@ def test_no_one_online_is_an_empty_object(internal_api, register_gateway, clock)
 def test_connect_to_an_unknown_gateway_is_404(internal_api, clock):
     response = _connect(internal_api, 42, "gw-nope", "c1")
     assert response.status_code == 404
-    assert response.json() == {"code": 404, "msg": "gateway 'gw-nope' is not registered"}
+    assert response.json() == {"code": 404, "msg": "gateway 'gw-nope' is not registered or has expired; register again"}
+
+
+def test_connect_to_a_dead_gateway_is_404_so_that_it_registers_again(internal_api, register_gateway, clock):
+    register_gateway("gw-1")
+    clock.advance(30)
+    response = _connect(internal_api, 42, "gw-1", "c1")
+    assert response.status_code == 404
+    assert response.json()["msg"] == "gateway 'gw-1' is not registered or has expired; register again"
+    register_gateway("gw-1")
+    assert _connect(internal_api, 42, "gw-1", "c1").status_code == 200
+    assert list(_routes(internal_api, [42])) == ["42"]
 
 
 @pytest.mark.parametrize(
