@@ -6,6 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from chatproject.exceptions import Conflict, NotFound
+from meta import notices
 from meta.models import JoinRequest, JoinRequestStatus, Role, User
 from meta.selectors import membership_find, membership_require_role
 from meta.services._common import group_lock, membership_get_or_create, room_lock
@@ -24,7 +25,9 @@ def join_request_create(*, actor: User, room_id: int, message: str = "") -> Join
         pending = JoinRequest.objects.filter(room=room, user=actor, status=JoinRequestStatus.PENDING).first()
         if pending is not None:
             return pending
-        return JoinRequest.objects.create(room=room, user=actor, message=message)
+        request = JoinRequest.objects.create(room=room, user=actor, message=message)
+        notices.join_request_filed(request=request)
+    return request
 
 
 def join_request_respond(*, actor: User | None, request_id: int, approve: bool) -> JoinRequest:
@@ -51,6 +54,9 @@ def join_request_respond(*, actor: User | None, request_id: int, approve: bool) 
         request.handled_by = actor
         request.handled_at = timezone.now()
         request.save(update_fields=["status", "handled_by", "handled_at"])
+        notices.join_request_answered(request=request)
         if approve:
-            membership_get_or_create(room=room, user_id=request.user_id)
+            _membership, created = membership_get_or_create(room=room, user_id=request.user_id)
+            if created:
+                notices.members_added(room_id=room.pk, user_ids=[request.user_id], actor=actor)
     return request

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from django.db import transaction
 
 from chatproject.exceptions import Conflict, Forbidden, InvalidInput, NotFound
+from meta import notices
 from meta.models import JoinPolicy, Membership, Role, Room, User
 from meta.selectors import membership_find, membership_require_role
 from meta.services._common import (
@@ -45,7 +46,9 @@ def member_add(*, actor: User | None, room_id: int, user_id: int) -> Membership:
     with transaction.atomic():
         room = _group_lock_for_adding(actor=actor, room_id=room_id)
         users_require_exist(user_ids=[user_id])
-        membership, _created = membership_get_or_create(room=room, user_id=user_id)
+        membership, created = membership_get_or_create(room=room, user_id=user_id)
+        if created:
+            notices.members_added(room_id=room.pk, user_ids=[user_id], actor=actor)
     return membership
 
 
@@ -64,6 +67,7 @@ def members_add(*, actor: User | None, room_id: int, user_ids: list[int]) -> Mem
         Membership.objects.bulk_create(
             [Membership(room=room, user_id=uid, role=Role.MEMBER, joined_seq=room.last_seq) for uid in added]
         )
+        notices.members_added(room_id=room.pk, user_ids=added, actor=actor)
     return MembersAdded(added=added, already_members=[uid for uid in wanted if uid in present])
 
 
@@ -93,6 +97,7 @@ def member_remove(*, actor: User | None, room_id: int, target_user_id: int) -> N
         if mine is not None and mine.role >= target.role:
             raise Forbidden("you can only remove members whose role is below yours")
         target.delete()
+        notices.member_removed(room_id=room.pk, user_id=target_user_id, actor=actor)
 
 
 def room_join(*, actor: User, room_id: int) -> Membership:
@@ -112,7 +117,9 @@ def room_join(*, actor: User, room_id: int) -> Membership:
                 f"room {room_id} admits new members by approval: "
                 "file a join request with POST /api/chat/group/join/request"
             )
-        membership, _created = membership_get_or_create(room=room, user_id=actor.pk)
+        membership, created = membership_get_or_create(room=room, user_id=actor.pk)
+        if created:
+            notices.members_added(room_id=room.pk, user_ids=[actor.pk], actor=actor)
     return membership
 
 
@@ -150,9 +157,13 @@ def member_role_change(*, actor: User | None, room_id: int, target_user_id: int,
             return target
         if new_role == Role.OWNER:
             # Demote first: the database allows one owner per room at any moment.
+            old_owners = list(Membership.objects.filter(room=room, role=Role.OWNER).values_list("user_id", flat=True))
             Membership.objects.filter(room=room, role=Role.OWNER).update(role=Role.ADMIN)
+            for old_owner in old_owners:
+                notices.role_changed(room_id=room.pk, user_id=old_owner, role=Role.ADMIN, actor=actor)
         elif target.role == Role.OWNER:
             raise Conflict(f"room {room_id} needs an owner: first give new_role 0 to another member")
         target.role = new_role
         target.save(update_fields=["role"])
+        notices.role_changed(room_id=room.pk, user_id=target_user_id, role=new_role, actor=actor)
     return target

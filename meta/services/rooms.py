@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import IntegrityError, transaction
 
 from chatproject.exceptions import InvalidInput
+from meta import notices
 from meta.models import JoinPolicy, Membership, Role, Room, User
 from meta.services._common import users_require_exist
 
@@ -45,6 +46,7 @@ def room_create(
             [Membership(room=room, user=actor, role=Role.OWNER, joined_seq=room.last_seq)]
             + [Membership(room=room, user_id=uid, role=Role.MEMBER, joined_seq=room.last_seq) for uid in others]
         )
+        notices.members_added(room_id=room.pk, user_ids=others, actor=actor)
     return room
 
 
@@ -62,6 +64,7 @@ def _private_room_get_or_create(*, actor: User, other_id: int, name: str) -> Roo
                     Membership(room=room, user_id=other_id, role=Role.MEMBER, joined_seq=room.last_seq),
                 ]
             )
+            notices.members_added(room_id=room.pk, user_ids=[other_id], actor=actor)
             return room
     except IntegrityError:
         # A concurrent request created the pair's room first: the unique private_pair decided.
