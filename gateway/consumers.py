@@ -64,7 +64,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return
         engine.ensure_started()
         await self.accept(subprotocol=credentials.subprotocol)
-        connection = Connection(user_id=user_id, send_text=self._send_text, ack_mode=credentials.ack_mode)
+        connection = Connection(
+            user_id=user_id, send_text=self._send_text, ack_mode=credentials.ack_mode, close_socket=self._close_with
+        )
         self.connection = connection
         # Into the hub before the database read, so no push falls between the two; the welcome
         # only after it, so that whatever is sent once the client has the welcome comes live.
@@ -84,6 +86,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def _refuse(self, code: int, subprotocol: str | None) -> None:
         await self.accept(subprotocol=subprotocol)
+        await self.close(code=code)
+
+    async def _close_with(self, code: int) -> None:
         await self.close(code=code)
 
     async def _send_text(self, text: str) -> None:

@@ -72,15 +72,19 @@ class RoomCursor:
 
 
 SendText = Callable[[str], Awaitable[None]]
+CloseSocket = Callable[[int], Awaitable[None]]
 
 
 class Connection:
     """One WebSocket of one user, as the delivery engine sees it."""
 
-    def __init__(self, *, user_id: int, send_text: SendText, ack_mode: bool | None) -> None:
+    def __init__(
+        self, *, user_id: int, send_text: SendText, ack_mode: bool | None, close_socket: CloseSocket | None = None
+    ) -> None:
         self.user_id = user_id
         self.connection_id = uuid.uuid4().hex
         self.send_text = send_text
+        self.close_socket = close_socket
         # True: confirms with acks; False: confirmed by writing; None: not said yet.
         self.ack_mode = ack_mode
         self.opened_at = time.monotonic()
@@ -427,6 +431,11 @@ class DeliveryEngine:
             for user_id in event["users"]:
                 for socket in hub.sockets_of(user_id):
                     await socket.write(frame)
+        elif kind == "close":
+            for user_id in event["users"]:
+                for socket in hub.sockets_of(user_id):
+                    if socket.close_socket is not None:
+                        await socket.close_socket(event["code"])
         elif kind == "sync":
             # A database read: off the receiver, so other sockets' frames keep flowing.
             self.spawn(self.resync_users(event["users"]))

@@ -54,4 +54,12 @@ class ForwardEvent(TypedDict):
     frame: str
 
 
-GatewayEvent = DeliverEvent | NoticeEvent | SyncEvent | ForwardEvent
+class CloseEvent(TypedDict):
+    """Close every socket of `users` with `code` (a banned user: 4403)."""
+
+    type: Literal["close"]
+    users: list[int]
+    code: int
+
+
+GatewayEvent = DeliverEvent | NoticeEvent | SyncEvent | ForwardEvent | CloseEvent

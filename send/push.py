@@ -16,7 +16,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
 from registry.selectors import gateways_for_users
-from send.events import DeliverEvent, ForwardEvent, GatewayEvent, NoticeEvent, SyncEvent, gateway_channel
+from send.events import CloseEvent, DeliverEvent, ForwardEvent, GatewayEvent, NoticeEvent, SyncEvent, gateway_channel
 from send.representation import MessageObject, ack_frame, chat_frame, encode, notice_frame
 
 logger = logging.getLogger(__name__)
@@ -109,5 +109,18 @@ def frame_publish(*, user_ids: Iterable[int], frame: dict[str, Any]) -> None:
     events: dict[str, GatewayEvent] = {}
     for gateway_id, users in gateways_for_users(user_ids=user_ids).items():
         event: ForwardEvent = {"type": "forward", "users": users, "frame": text}
+        events[gateway_id] = event
+    _publish(events)
+
+
+CLOSE_BANNED = 4403
+
+
+@_never_raises
+def sockets_close_publish(*, user_ids: Iterable[int], code: int) -> None:
+    """Close every socket of `user_ids` with `code` (a ban: 4403)."""
+    events: dict[str, GatewayEvent] = {}
+    for gateway_id, users in gateways_for_users(user_ids=user_ids).items():
+        event: CloseEvent = {"type": "close", "users": users, "code": code}
         events[gateway_id] = event
     _publish(events)

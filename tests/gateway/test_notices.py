@@ -88,3 +88,12 @@ async def test_a_new_private_chat_is_announced_to_the_other_user(connect):
     response = await post(alice, "/api/chat/group/create", {"name": "dm", "member_ids": [bob.pk]})
     room_id = response.json()["data"]["room_id"]
     assert await b.frame() == notice(room_id, event="member_added", user_ids=[bob.pk], by=alice.pk)
+
+
+async def test_banning_closes_the_users_open_sockets_with_4403(connect):
+    from meta.services.moderation import user_ban
+
+    mallory = await make_user("mallory")
+    socket = await connect(mallory)
+    await database_sync_to_async(user_ban)(user_id=mallory.pk)
+    assert await socket.ws.receive_output(timeout=2) == {"type": "websocket.close", "code": 4403}
