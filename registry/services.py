@@ -75,7 +75,7 @@ def gateway_register(
     life are dropped (after a restart its sockets are gone), and `connections` — the
     `(user_id, connection_id)` pairs the gateway holds right now — are recorded instead. A
     gateway that registers again after a 404 heartbeat passes the sockets it still holds
-    (over HTTP: one `/registry/user/connect` each). `capacity` defaults to GATEWAY_CAPACITY,
+    (over HTTP: the `sockets` list of the register body). `capacity` defaults to GATEWAY_CAPACITY,
     `ws_url` to `ws://address:port/api/ws`. Raises InvalidInput for a malformed id.
     """
     _check_instance_id(gateway_id, "gateway_id")
