@@ -216,13 +216,14 @@ class RegistryLifecycleMiddleware:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._locks: dict[int, tuple[asyncio.AbstractEventLoop, asyncio.Lock]] = {}
         self._stopped = True
+        self._closed_loop: asyncio.AbstractEventLoop | None = None
         self._atexit_hooked = False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
             await self._lifespan(receive, send)
             return
-        if settings.CHAT_BACKGROUND_TASKS and not self.running():
+        if settings.CHAT_BACKGROUND_TASKS and not self.running() and not self._shut_down_here():
             server = scope.get("server")
             await self.startup(port=server[1] if server and server[1] else None)
         await self.app(scope, receive, send)
@@ -234,6 +235,10 @@ class RegistryLifecycleMiddleware:
         except RuntimeError:
             return False
         return self._loop is loop and not self._stopped and (self._task is None or not self._task.done())
+
+    def _shut_down_here(self) -> bool:
+        """Requests still in flight after shutdown must not register the process again."""
+        return self._closed_loop is not None and self._closed_loop is asyncio.get_running_loop()
 
     def _lock(self) -> asyncio.Lock:
         loop = asyncio.get_running_loop()
@@ -266,6 +271,8 @@ class RegistryLifecycleMiddleware:
 
     async def shutdown(self) -> None:
         """Stop heartbeating and unregister (idempotent)."""
+        with contextlib.suppress(RuntimeError):
+            self._closed_loop = asyncio.get_running_loop()
         if self._stopped:
             return
         self._stopped = True

@@ -221,6 +221,23 @@ def test_first_scope_starts_lazily_with_the_served_port(process_settings):
 
 
 @pytest.mark.django_db(transaction=True)
+def test_a_request_after_shutdown_does_not_register_again(process_settings):
+    middleware = RegistryLifecycleMiddleware(_noop_app)
+
+    async def run() -> None:
+        async def send(message):
+            return None
+
+        await middleware.startup()
+        await middleware.shutdown()
+        await middleware({"type": "http"}, None, send)  # still in flight while the server stops
+        assert not middleware.running()
+
+    async_to_sync(run)()
+    assert not GatewayInstance.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
 def test_first_scope_is_served_after_the_registration(process_settings):
     seen: list[list[str]] = []
 
