@@ -28,7 +28,7 @@ run: migrate
 	@echo "    WebSocket    ws://$(HOST):$(PORT)/api/ws"
 	@echo "    Admin        http://$(HOST):$(PORT)/admin/  (create a staff user: $(BIN)/python manage.py createsuperuser)"
 	@echo ""
-	$(BIN)/daphne -b $(HOST) -p $(PORT) chatproject.asgi:application
+	$(BIN)/python manage.py serve --host $(HOST) --port $(PORT)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -15,6 +15,7 @@ from gateway.auth import handshake_credentials, origin_allowed
 from gateway.delivery import Connection, db, engine
 from gateway.hub import hub
 from meta.tokens import UserBanned
+from registry.identity import serves_gateway
 from send.representation import decode, encode, error_frame, pong_frame, welcome_frame
 
 logger = logging.getLogger(__name__)
@@ -22,6 +23,7 @@ logger = logging.getLogger(__name__)
 CLOSE_GOING_AWAY = 1001
 CLOSE_POLICY = 1008
 CLOSE_TOO_BIG = 1009
+CLOSE_TRY_AGAIN = 1013
 CLOSE_BAD_TOKEN = 4401
 CLOSE_BANNED = 4403
 CLOSE_TOO_MANY = 4409
@@ -45,6 +47,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def websocket_connect(self, message: dict[str, Any]) -> None:
         credentials = handshake_credentials(self.scope)
+        if not serves_gateway():
+            # Not a gateway process: its sockets would have no route. Clients find a gateway
+            # with GET /registry/gateway/available.
+            await self._refuse(CLOSE_TRY_AGAIN, credentials.subprotocol)
+            return
         if not origin_allowed(self.scope):
             await self._refuse(CLOSE_POLICY, credentials.subprotocol)
             return

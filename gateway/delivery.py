@@ -363,6 +363,19 @@ class DeliveryEngine:
         self._tasks = []
         await self.flush_confirmations()
 
+    async def shutdown(self, *, code: int) -> None:
+        """The server is going away: close every local socket with `code` (1001), then stop,
+        writing the confirmations still in memory."""
+        sockets = hub.all_sockets()
+        logger.info("shutting down: closing %d sockets with %d", len(sockets), code)
+        for socket in sockets:
+            if socket.close_socket is not None and not socket.closed:
+                try:
+                    await socket.close_socket(code)
+                except Exception:
+                    logger.warning("could not close a socket of user %s", socket.user_id, exc_info=True)
+        await self.stop()
+
     def spawn(self, coro: Awaitable[None]) -> None:
         task = asyncio.ensure_future(coro)
         self._spawned.add(task)

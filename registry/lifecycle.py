@@ -270,12 +270,18 @@ class RegistryLifecycleMiddleware:
                 self._atexit_hooked = True
 
     async def shutdown(self) -> None:
-        """Stop heartbeating and unregister (idempotent)."""
+        """Close this gateway's sockets with 1001 (going away) and write its pending
+        confirmations, then stop heartbeating and unregister (idempotent)."""
         with contextlib.suppress(RuntimeError):
             self._closed_loop = asyncio.get_running_loop()
         if self._stopped:
             return
         self._stopped = True
+        if serves_gateway():
+            from gateway.delivery import engine
+
+            with contextlib.suppress(Exception):
+                await engine.shutdown(code=1001)
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):

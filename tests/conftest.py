@@ -20,8 +20,12 @@ _usernames = itertools.count(1)
 
 @pytest.fixture(autouse=True)
 def _fast_and_isolated(settings: Any) -> None:
-    """Cheap password hashing, a known internal token, and fresh throttle counters per test."""
+    """Cheap password hashing, a known internal token, no background duties, and fresh
+    throttle counters per test."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # No registration or heartbeats from the test process itself; server processes the tests
+    # start get their own environment.
+    settings.CHAT_BACKGROUND_TASKS = False
     settings.INTERNAL_API_TOKEN = INTERNAL_TOKEN
     cache.clear()
 

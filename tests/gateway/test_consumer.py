@@ -399,3 +399,8 @@ async def test_engine_counts_nothing_lost_under_a_burst(connect):
     assert seqs == list(range(1, 31))
     assert await database_sync_to_async(Message.objects.filter(room_id=room_id).count)() == 30
     assert engine.events_received >= 1
+
+
+async def test_a_process_that_is_not_a_gateway_refuses_sockets_with_1013(connect, settings):
+    settings.CHAT_ROLES = ["send", "meta"]
+    await connect(await make_user("alice"), expect_close=1013)

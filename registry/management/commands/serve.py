@@ -23,6 +23,7 @@ from daphne.server import Server  # isort: skip
 
 import asyncio
 import os
+import signal
 from typing import Any
 
 from daphne.endpoints import build_endpoint_description_strings
@@ -73,5 +74,30 @@ class Command(BaseCommand):
                 return defer.Deferred.fromFuture(loop.create_task(application.shutdown()))
 
             reactor.addSystemEventTrigger("before", "shutdown", unregister)
+            # daphne's own shutdown trigger cancels every connection's application first, so a
+            # socket could no longer be closed with 1001. On SIGTERM/SIGINT shut down gracefully
+            # first (close sockets with 1001, write confirmations, unregister), then stop.
+            reactor.callWhenRunning(self._install_signal_handlers, loop, application)
         self.stdout.write(f"Serving on http://{host}:{real_port}/ (WebSocket ws://{host}:{real_port}/api/ws)")
         self.stdout.flush()
+
+    def _install_signal_handlers(self, loop: asyncio.AbstractEventLoop, application: Any) -> None:
+        stopping: list[asyncio.Task] = []
+
+        def graceful() -> None:
+            if stopping:
+                return
+
+            async def shutdown_then_stop() -> None:
+                try:
+                    await asyncio.wait_for(application.shutdown(), timeout=10)
+                finally:
+                    reactor.stop()
+
+            stopping.append(loop.create_task(shutdown_then_stop(), name="graceful-shutdown"))
+
+        def handler(signum: int, frame: Any) -> None:
+            reactor.callFromThread(graceful)
+
+        signal.signal(signal.SIGTERM, handler)
+        signal.signal(signal.SIGINT, handler)
