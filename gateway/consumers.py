@@ -159,6 +159,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if connection is not None:
             connection.closed = True
             hub.remove(connection)
+            # Write what this socket confirmed now, so a quick reconnect is not owed it again.
+            await engine.flush_confirmations()
             try:
                 await db(services.socket_close)(
                     user_id=connection.user_id, gateway_id=engine.gateway_id, connection_id=connection.connection_id

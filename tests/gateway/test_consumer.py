@@ -404,3 +404,21 @@ async def test_engine_counts_nothing_lost_under_a_burst(connect):
 async def test_a_process_that_is_not_a_gateway_refuses_sockets_with_1013(connect, settings):
     settings.CHAT_ROLES = ["send", "meta"]
     await connect(await make_user("alice"), expect_close=1013)
+
+
+async def test_what_a_socket_confirmed_is_not_owed_after_an_immediate_reconnect(connect, settings):
+    settings.DELIVERY_CONFIRM_FLUSH_SECONDS = 3600  # only the disconnect writes confirmations
+    alice, bob = await make_user("alice"), await make_user("bob")
+    room_id = await make_group(alice, bob)
+    b = await connect(bob, ack=True)
+    await send_text(alice, room_id, "one")
+    await send_text(alice, room_id, "two")
+    await b.frame()
+    await b.frame()
+    await b.send({"type": "ack", "room_id": room_id, "seq": 1})
+    await b.send({"type": "ping"})
+    assert (await b.frame())["type"] == "pong"  # the ack was handled before the ping
+    await b.close()
+    again = await connect(bob, ack=True)
+    batch = await again.frame()
+    assert [f["seq"] for f in batch["payload"]] == [2]
