@@ -16,6 +16,7 @@ from rest_framework.test import APIClient
 
 from meta.models import Role, Room, User
 from meta.services import member_role_change, room_create
+from tests.support.envelope import assert_ok  # noqa: F401 (re-exported for the tests)
 
 FIXED_NOW = datetime(2026, 11, 23, 10, 4, 5, 123456, tzinfo=UTC)
 FIXED_NOW_WIRE = "2026-11-23T10:04:05.123Z"
@@ -66,18 +67,6 @@ def frozen_now(at: datetime = FIXED_NOW) -> Iterator[None]:
 
 def post(client: APIClient, path: str, body: Any) -> Response:
     return client.post(path, body, format="json")
-
-
-def assert_ok(response: Response, data: dict[str, Any] | None = None, *, msg: str | None = None) -> dict[str, Any]:
-    """A 200 envelope; compares `data` exactly when given. Returns the body."""
-    body = response.json()
-    assert response.status_code == 200, body
-    assert body["code"] == 0
-    if data is not None:
-        assert body["data"] == data
-    if msg is not None:
-        assert body["msg"] == msg
-    return body
 
 
 def assert_error(response: Response, status: int, msg_part: str, *, errors: dict[str, Any] | None = None) -> None:

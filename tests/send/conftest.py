@@ -17,6 +17,7 @@ from rest_framework.test import APIClient
 
 from meta.models import Room, User
 from meta.services import room_create
+from tests.support.envelope import assert_ok  # noqa: F401 (re-exported for the tests)
 
 FIXED_NOW = datetime(2026, 11, 23, 10, 4, 5, 123456, tzinfo=UTC)
 FIXED_NOW_WIRE = "2026-11-23T10:04:05.123Z"
@@ -80,19 +81,6 @@ def send(client: APIClient, room_id: Any, content: Any = None, **extra: Any) -> 
     """POST /api/chat/send_message with a JSON body (a text "hello" unless `content` is given)."""
     body: dict[str, Any] = {"room_id": room_id, "content": text() if content is None else content, **extra}
     return post_json(client, SEND, body)
-
-
-def assert_ok(response: Response, data: dict[str, Any] | None = None, *, msg: str | None = None) -> dict[str, Any]:
-    """A 200 envelope; compares `data` exactly when given (and asserts no `data` when None is
-    not meant: pass `data=...`). Returns the body."""
-    body = response.json()
-    assert response.status_code == 200, body
-    assert body["code"] == 0
-    if data is not None:
-        assert body["data"] == data
-    if msg is not None:
-        assert body["msg"] == msg
-    return body
 
 
 def assert_error(response: Response, status: int, msg: str, *, errors: dict[str, Any] | None = None) -> None:
