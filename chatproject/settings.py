@@ -88,6 +88,8 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "channels",
     "meta",
     "send",
@@ -97,6 +99,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "chatproject.middleware.RequestIdMiddleware",
+    "chatproject.middleware.RequestMetricsMiddleware",
     "chatproject.middleware.BodySizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -203,6 +206,26 @@ REST_FRAMEWORK = {
         "register": env_str("REGISTER_RATE", "30/min"),
     },
     "COERCE_DECIMAL_TO_STRING": False,
+    "DEFAULT_SCHEMA_CLASS": "chatproject.openapi.EnvelopeAutoSchema",
+}
+
+# The OpenAPI schema (/api/schema/) and its docs pages (/api/docs/, /api/redoc/), public and
+# served with their assets from this process (drf-spectacular-sidecar: no CDN). The
+# description, tags and the paths outside DRF come from chatproject.openapi.
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Chat backend API",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_AUTHENTICATION": [],
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "persistAuthorization": True, "displayOperationId": True},
+    "POSTPROCESSING_HOOKS": [
+        "chatproject.openapi.add_plain_endpoints",
+        "drf_spectacular.hooks.postprocess_schema_enums",
+    ],
 }
 
 SIMPLE_JWT = {
@@ -229,29 +252,49 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
-# --- Logging ----------------------------------------------------------------------------
+# --- Logging and metrics ----------------------------------------------------------------
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
+# "plain" (readable lines) or "json" (one object per line: time, level, logger, message,
+# request_id, exception); see chatproject/logging.py.
+LOG_FORMAT = env_str("LOG_FORMAT", "plain").strip().lower() or "plain"
+if LOG_FORMAT not in {"plain", "json"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT must be plain or json, got {LOG_FORMAT!r}")
+# Servers log request paths with their query strings (`/api/ws?token=...`): their loggers write
+# through the redacting console handler only, not through handlers of their own.
+_SERVER_LOGGERS = ("daphne.server", "daphne.http_protocol", "daphne.ws_protocol", "uvicorn", "uvicorn.access",
+                   "uvicorn.error")  # fmt: skip
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "chatproject.middleware.RequestIdLogFilter"}},
+    "filters": {
+        "request_id": {"()": "chatproject.middleware.RequestIdLogFilter"},
+        "redact_secrets": {"()": "chatproject.logging.RedactSecretsFilter"},
+    },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {"()": "chatproject.logging.JsonFormatter"},
     },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
             "stream": sys.stderr,
-            "formatter": "plain",
-            "filters": ["request_id"],
+            "formatter": LOG_FORMAT,
+            "filters": ["request_id", "redact_secrets"],
         }
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.request": {"level": "ERROR"},
         "django.db.backends": {"level": "INFO"},
+        **{
+            name: {"handlers": ["console"], "filters": ["redact_secrets"], "propagate": False}
+            for name in _SERVER_LOGGERS
+        },
     },
 }
+# Empty: /metrics is open (keep it on an internal network); else scrapers must send
+# `Authorization: Bearer <METRICS_TOKEN>`.
+METRICS_TOKEN = env_str("METRICS_TOKEN")
 
 # --- Registry and process roles ---------------------------------------------------------
 # Which services' background duties this process carries (every process answers every path):

@@ -2,8 +2,9 @@
 
 from django.contrib import admin
 from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from chatproject import views
+from chatproject import metrics, views
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -11,6 +12,12 @@ urlpatterns = [
     path("", include("send.urls")),
     path("", include("gateway.urls")),
     path("", include("registry.urls")),
+    # The OpenAPI schema (YAML; ?format=json for JSON) and its browsable docs, public.
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    # Prometheus metrics of this process (text format, no envelope; METRICS_TOKEN when set).
+    path("metrics", metrics.metrics_view, name="metrics"),
     # Anything else: the envelope, not an HTML page.
     re_path(r"^.*$", views.not_found),
 ]
