@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextvars
 import logging
 import re
+import time
 import uuid
 from collections.abc import Callable
 
@@ -42,6 +43,46 @@ class RequestIdMiddleware:
             request_id_var.reset(token)
         response["X-Request-ID"] = request_id
         return response
+
+
+access_logger = logging.getLogger("chatproject.access")
+
+
+class RequestMetricsMiddleware:
+    """Time each request into `chat_http_request_duration_seconds` (labelled by the URL
+    pattern, never the raw path) and write one access-log line with its request id. Sits
+    just inside RequestIdMiddleware; the log line's query string is redacted like any other."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        from chatproject import metrics
+
+        started = time.perf_counter()
+        status = 500
+        try:
+            response = self.get_response(request)
+            status = response.status_code
+            return response
+        finally:
+            seconds = time.perf_counter() - started
+            match = getattr(request, "resolver_match", None)
+            if match is None:
+                route = metrics.http_route_label(None)
+            elif match.view_name == "chatproject.views.not_found":
+                route = "<unmatched>"
+            else:
+                route = metrics.http_route_label(match.route)
+            metrics.http_request_observed(method=request.method or "", route=route, status=status, seconds=seconds)
+            access_logger.info(
+                "%s %s %s %.1fms",
+                request.method,
+                request.get_full_path(),
+                status,
+                seconds * 1000,
+                extra={"http_method": request.method, "route": route, "status": status, "duration_ms": seconds * 1000},
+            )
 
 
 class BodySizeLimitMiddleware:

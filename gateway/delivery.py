@@ -34,6 +34,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import close_old_connections
 
+from chatproject import metrics
 from gateway.hub import hub
 from send import selectors as send_selectors
 from send import services as send_services
@@ -217,6 +218,7 @@ class Connection:
 
     async def _write_batches(self, room_id: int, cursor: RoomCursor, messages: list[MessageObject]) -> None:
         fresh = [m for m in messages if cursor.sent is None or m["seq"] > cursor.sent]
+        metrics.gateway_event_delivered(frame_type="batch", frames=-(-len(fresh) // BATCH_SIZE))
         for start in range(0, len(fresh), BATCH_SIZE):
             chunk = fresh[start : start + BATCH_SIZE]
             frames = [chat_frame(m) for m in chunk]
@@ -304,17 +306,21 @@ class Connection:
                 cursor.pending.clear()
         self.pending_ids.clear()
 
-    async def redeliver_due(self, now: float, after: float) -> None:
+    async def redeliver_due(self, now: float, after: float) -> int:
+        """Write again what has waited `after` seconds for an ack; returns how many frames."""
         if self.ack_mode is None:
             if now - self.opened_at >= after:
                 self.settle_without_acks()
-            return
+            return 0
+        written = 0
         for cursor in list(self.rooms.values()):
             for seq, (msg_id, frame, written_at) in list(cursor.pending.items()):
                 if now - written_at >= after:
                     cursor.pending[seq] = (msg_id, frame, now)
-                    engine.redeliveries += 1
+                    written += 1
                     await self.write(frame)
+        engine.redeliveries += written
+        return written
 
     def has_pending(self) -> bool:
         return bool(self.pending_ids)
@@ -418,32 +424,44 @@ class DeliveryEngine:
             except asyncio.CancelledError:
                 raise
             except Exception:
+                metrics.CHANNEL_LAYER_RECEIVE_ERRORS.inc()
                 logger.warning("channel layer receive failed; retrying in 1 s", exc_info=True)
                 await asyncio.sleep(1)
                 continue
             self.events_received += 1
+            metrics.gateway_event_received(kind=event.get("type"))
             try:
                 await self.handle(event)
             except Exception:
                 logger.exception("could not handle a %s event", event.get("type"))
 
     async def handle(self, event: dict[str, Any]) -> None:
+        # Metrics: sockets are counted in local ints and recorded once per event, never per socket.
         kind = event.get("type")
         if kind == "deliver":
             room_id, seq, msg_id, frame = event["room_id"], event["seq"], event["msg_id"], event["frame"]
             resend = bool(event.get("resend"))
+            handed = acks = 0
             for user_id in event["users"]:
                 for socket in hub.sockets_of(user_id):
                     await socket.deliver(room_id=room_id, seq=seq, msg_id=msg_id, frame=frame, resend=resend)
+                    handed += 1
             ack, sender = event.get("ack"), event.get("sender_id")
             if ack and sender:
                 for socket in hub.sockets_of(sender):
                     await socket.write(ack)
+                    acks += 1
+            metrics.gateway_event_delivered(
+                frame_type="chat", frames=handed, acks=acks, sent_at_ms=event.get("sent_at_ms")
+            )
         elif kind in {"notice", "forward"}:
             frame = event["frame"]
+            handed = 0
             for user_id in event["users"]:
                 for socket in hub.sockets_of(user_id):
                     await socket.write(frame)
+                    handed += 1
+            metrics.gateway_event_delivered(frame_type=kind, frames=handed)
         elif kind == "close":
             for user_id in event["users"]:
                 for socket in hub.sockets_of(user_id):
@@ -473,13 +491,16 @@ class DeliveryEngine:
             try:
                 now = time.monotonic()
                 timeout = settings.DELIVERY_REDELIVERY_SECONDS
+                redelivered = 0
                 for connection in list(self._watched):
                     if connection.closed:
                         self._watched.discard(connection)
                         continue
-                    await connection.redeliver_due(now, timeout)
+                    redelivered += await connection.redeliver_due(now, timeout)
                     if connection.ack_mode is not None and not connection.has_pending():
                         self._watched.discard(connection)
+                if redelivered:
+                    metrics.REDELIVERIES.inc(redelivered)
                 await self.flush_confirmations()
             except asyncio.CancelledError:
                 raise

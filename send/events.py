@@ -18,7 +18,9 @@ def gateway_channel(gateway_id: str) -> str:
 
 
 class DeliverEvent(TypedDict):
-    """A stored message for `users`; `ack` (the sender's ack frame) goes to the sender's sockets."""
+    """A stored message for `users`; `ack` (the sender's ack frame) goes to the sender's sockets.
+    `sent_at_ms` (Unix ms) is when the message was stored, or a resend asked for: the gateway's
+    delivery latency is measured from it."""
 
     type: Literal["deliver"]
     users: list[int]
@@ -29,6 +31,7 @@ class DeliverEvent(TypedDict):
     frame: str
     ack: str | None
     resend: bool
+    sent_at_ms: int
 
 
 class NoticeEvent(TypedDict):

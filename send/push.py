@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 from collections.abc import Callable, Iterable
+from datetime import datetime
 from typing import Any, TypeVar
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
+from chatproject import metrics
 from registry.selectors import gateways_for_users
 from send.events import CloseEvent, DeliverEvent, ForwardEvent, GatewayEvent, NoticeEvent, SyncEvent, gateway_channel
 from send.representation import MessageObject, ack_frame, chat_frame, encode, notice_frame
@@ -44,6 +47,7 @@ async def _send_all(events: dict[str, GatewayEvent]) -> None:
         try:
             await layer.send(gateway_channel(gateway_id), event)
         except Exception:
+            metrics.CHANNEL_LAYER_SEND_ERRORS.inc()
             logger.warning("push to gateway %s failed; the sweep will deliver", gateway_id, exc_info=True)
 
 
@@ -53,7 +57,13 @@ def _publish(events: dict[str, GatewayEvent]) -> None:
     try:
         async_to_sync(_send_all)(events)
     except Exception:
+        metrics.CHANNEL_LAYER_SEND_ERRORS.inc()
         logger.warning("push failed; the sweep will deliver", exc_info=True)
+
+
+def _unix_ms(iso: str) -> int:
+    """'2026-11-23T10:04:05.123Z' → Unix milliseconds."""
+    return int(datetime.fromisoformat(iso).timestamp() * 1000)
 
 
 @_never_raises
@@ -63,6 +73,8 @@ def message_publish(*, message: MessageObject, user_ids: Iterable[int], resend: 
     routes = gateways_for_users(user_ids=user_ids)
     frame = encode(chat_frame(message))
     ack = None if resend else encode(ack_frame(message))
+    # Delivery latency starts when the message was stored; for a resend, when it was asked for.
+    sent_at_ms = int(time.time() * 1000) if resend else _unix_ms(message["created_at"])
     events: dict[str, GatewayEvent] = {}
     for gateway_id, users in routes.items():
         event: DeliverEvent = {
@@ -75,6 +87,7 @@ def message_publish(*, message: MessageObject, user_ids: Iterable[int], resend: 
             "frame": frame,
             "ack": ack,
             "resend": resend,
+            "sent_at_ms": sent_at_ms,
         }
         events[gateway_id] = event
     _publish(events)

@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from chatproject import metrics
 from chatproject.exceptions import Forbidden, InvalidInput, NotFound
 from chatproject.timefmt import iso_utc
 from meta.models import Membership, Room, User
@@ -131,7 +132,7 @@ def message_send(*, sender: User, room_id: int, content: Any, client_msg_id: str
             )
             obj = message_object(message)
             recipients = list(Membership.objects.filter(room=room).values_list("user_id", flat=True))
-            transaction.on_commit(lambda: message_publish(message=obj, user_ids=recipients))
+            transaction.on_commit(lambda: _message_committed(message=obj, user_ids=recipients))
     except IntegrityError:
         # The same client_msg_id raced in through another room: the first one wins.
         if client_msg_id is not None:
@@ -140,6 +141,11 @@ def message_send(*, sender: User, room_id: int, content: Any, client_msg_id: str
                 return message_object(existing)
         raise
     return obj
+
+
+def _message_committed(*, message: MessageObject, user_ids: list[int]) -> None:
+    metrics.MESSAGES_SENT.inc()
+    message_publish(message=message, user_ids=user_ids)
 
 
 def message_resend(*, user: User, message_id: int) -> MessageObject:

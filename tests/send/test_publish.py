@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -163,6 +163,8 @@ def test_events_reach_the_channel_of_each_gateway_holding_a_member(
             "frame": chat,
             "ack": ack,
             "resend": False,
+            # The gateways measure delivery latency from the moment the message was stored.
+            "sent_at_ms": int(datetime.fromisoformat(data["created_at"]).timestamp() * 1000),
         }
 
     received = {}

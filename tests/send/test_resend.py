@@ -4,6 +4,7 @@ not confirmed the message, never to later joiners."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -121,8 +122,12 @@ def test_resend_reaches_the_gateways_without_an_ack_frame(group: Group) -> None:
     message = _sent(group)
     gateway_register(gateway_id="gw-r", address="127.0.0.1", port=8084)
     user_connect(user_id=group.bob.pk, gateway_id="gw-r", connection_id="c1")
+    before_ms = int(time.time() * 1000)
     assert_ok(post_json(group.client(group.alice), RESEND, {"message_id": message.pk}), {"msgID": message.pk})
+    after_ms = int(time.time() * 1000)
     event = async_to_sync(layer.receive)(gateway_channel("gw-r"))
+    # A resend's delivery latency is measured from the resend, not from the message's creation.
+    assert before_ms <= event.pop("sent_at_ms") <= after_ms
     assert {**event, "frame": json.loads(event["frame"])} == {
         "type": "deliver",
         "users": [group.bob.pk],
