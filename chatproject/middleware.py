@@ -81,7 +81,12 @@ class RequestMetricsMiddleware:
                 request.get_full_path(),
                 status,
                 seconds * 1000,
-                extra={"http_method": request.method, "route": route, "status": status, "duration_ms": seconds * 1000},
+                extra={
+                    "http_method": request.method,
+                    "route": route,
+                    "status": status,
+                    "duration_ms": round(seconds * 1000, 1),
+                },
             )
 
 
