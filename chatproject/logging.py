@@ -36,8 +36,10 @@ _SCHEME = re.compile(r"(?i)\b(bearer|basic)(\s+)(?!\[redacted\])(?![<\[])[^\s,;\
 _JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{6,}(?:\.[A-Za-z0-9_-]*){0,2}")
 _PASSWORD_HASH = re.compile(r"\b(?:pbkdf2_sha256|pbkdf2_sha1|argon2|bcrypt_sha256|bcrypt|scrypt|md5)\$[^\s\"',)]+")
 # Cheap test before any regular expression runs: most lines carry none of these.
-_HINTS = ("token", "password", "passwd", "secret", "refresh", "access", "api", "session", "bearer", "basic",
-          "authorization", "cookie", "eyj", "$")  # fmt: skip
+_HINTS = (
+    "token", "password", "passwd", "secret", "refresh", "access", "api_key", "apikey", "session",
+    "bearer", "basic", "authorization", "cookie", "eyj", "$",
+)  # fmt: skip
 
 
 def redact(text: str) -> str:

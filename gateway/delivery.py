@@ -218,7 +218,7 @@ class Connection:
 
     async def _write_batches(self, room_id: int, cursor: RoomCursor, messages: list[MessageObject]) -> None:
         fresh = [m for m in messages if cursor.sent is None or m["seq"] > cursor.sent]
-        metrics.gateway_event_delivered(frame_type="batch", frames=-(-len(fresh) // BATCH_SIZE))
+        batches = 0
         for start in range(0, len(fresh), BATCH_SIZE):
             chunk = fresh[start : start + BATCH_SIZE]
             frames = [chat_frame(m) for m in chunk]
@@ -226,6 +226,8 @@ class Connection:
             for message, frame in zip(chunk, frames, strict=True):
                 self._track(room_id, cursor, message["seq"], message["id"], encode(frame))
             await self.write(encode(batch_frame(frames)), [(room_id, m["seq"]) for m in chunk])
+            batches += 1
+        metrics.gateway_event_delivered(frame_type="batch", frames=batches)
 
     # --- sync on connect and on request -------------------------------------------------
 
