@@ -1,8 +1,9 @@
-"""`manage.py serve [--host H] [--port N]`: serve the project (HTTP and WebSocket) under daphne,
-with this process's registry duties tied to the server's own life.
+"""`manage.py serve [--host H] [--port N] [--server daphne|uvicorn]`: serve the project (HTTP and
+WebSocket) under daphne (the default) or uvicorn, with this process's registry duties tied to
+the server's own life.
 
-Why a command rather than the `daphne` CLI: daphne speaks no ASGI lifespan and offers no
-start hook, so under the CLI a gateway would only register on its first request. Here the
+daphne. Why a command rather than the `daphne` CLI: daphne speaks no ASGI lifespan and offers
+no start hook, so under the CLI a gateway would only register on its first request. Here the
 server is built with `daphne.server.Server` as its CLI does, and:
 
 - `ready_callable` (run once the sockets listen, before the reactor starts) adopts the real
@@ -11,6 +12,18 @@ server is built with `daphne.server.Server` as its CLI does, and:
 - a twisted "before shutdown" trigger awaits `RegistryLifecycleMiddleware.shutdown`, which
   unregisters. The reactor's own SIGTERM/SIGINT handlers stop it, so both signals unregister
   without replacing daphne's shutdown (which runs as another trigger of the same phase).
+
+uvicorn (`--server uvicorn`, or CHAT_SERVER=uvicorn) writes WebSocket frames and serves HTTP
+several times faster. It is built with `uvicorn.Server`/`Config` and lifespan "on", so
+`RegistryLifecycleMiddleware` registers on `lifespan.startup` and unregisters on
+`lifespan.shutdown`. Two things differ from `uvicorn.run`:
+
+- the listening socket is bound here first, so the real port (`--port 0`) is adopted before
+  the lifespan startup registers the process;
+- uvicorn's own shutdown closes open sockets with 1012 (service restart) before the lifespan
+  shutdown runs, and re-raises the signal once it has stopped. On SIGTERM/SIGINT the
+  application's graceful shutdown (close sockets with 1001, write confirmations, unregister)
+  runs first, then uvicorn stops, and the process exits 0. A second SIGINT forces the exit.
 
 A SIGKILL leaves the records behind; they die after REGISTRY_DEAD_AFTER_SECONDS.
 """
@@ -22,33 +35,68 @@ from __future__ import annotations
 from daphne.server import Server  # isort: skip
 
 import asyncio
+import logging
 import os
 import signal
+import socket
+from collections.abc import Callable
+from types import FrameType
 from typing import Any
 
+import uvicorn
 from daphne.endpoints import build_endpoint_description_strings
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from twisted.internet import defer, reactor
 
+from gateway.consumers import MAX_FRAME_BYTES
 from registry.identity import adopt_serving_port
 from registry.lifecycle import RegistryLifecycleMiddleware
 
+logger = logging.getLogger(__name__)
+
+SERVERS = ("daphne", "uvicorn")
 PING_INTERVAL_SECONDS = 30
 PING_TIMEOUT_SECONDS = 30
+GRACEFUL_SHUTDOWN_SECONDS = 10
+# The consumer closes a client frame over 64 KiB with 1009 (API.md §5.1) once it has read it.
+# uvicorn's own limit closes with 1009 too, but drops the connection while the client is still
+# sending, so the client sees a reset, not the close frame: its limit is set well above the
+# consumer's, to cap memory per socket and only cut off abusive frames.
+UVICORN_WS_MAX_SIZE = 16 * MAX_FRAME_BYTES
 
 
 class Command(BaseCommand):
-    help = "Serve HTTP and WebSocket under daphne, registering this process in the registry while it runs."
+    help = "Serve HTTP and WebSocket under daphne or uvicorn, registering this process in the registry while it runs."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"), help="interface to bind")
         parser.add_argument(
             "--port", type=int, default=int(os.environ.get("PORT", "8000")), help="port to bind (0: any free one)"
         )
+        parser.add_argument(
+            "--server",
+            choices=SERVERS,
+            default=os.environ.get("CHAT_SERVER") or "daphne",
+            help="ASGI server: daphne (default, or CHAT_SERVER) or uvicorn (faster)",
+        )
 
-    def handle(self, *args: Any, host: str, port: int, **options: Any) -> None:
+    def handle(self, *args: Any, host: str, port: int, server: str, **options: Any) -> None:
+        if server not in SERVERS:
+            raise CommandError(f"--server must be one of {', '.join(SERVERS)} (CHAT_SERVER={server!r})")
         from chatproject.asgi import application
 
+        if server == "uvicorn":
+            self._serve_uvicorn(application, host, port, options["verbosity"])
+        else:
+            self._serve_daphne(application, host, port, options["verbosity"])
+
+    def _announce(self, host: str, port: int) -> None:
+        self.stdout.write(f"Serving on http://{host}:{port}/ (WebSocket ws://{host}:{port}/api/ws)")
+        self.stdout.flush()
+
+    # --- daphne ---------------------------------------------------------------------------
+
+    def _serve_daphne(self, application: Any, host: str, port: int, verbosity: int) -> None:
         if port:
             adopt_serving_port(port)
         server = Server(
@@ -57,7 +105,7 @@ class Command(BaseCommand):
             signal_handlers=True,
             ping_interval=PING_INTERVAL_SECONDS,
             ping_timeout=PING_TIMEOUT_SECONDS,
-            verbosity=options["verbosity"],
+            verbosity=verbosity,
             ready_callable=lambda: self._ready(server, application, host, port),
         )
         server.run()
@@ -78,8 +126,7 @@ class Command(BaseCommand):
             # socket could no longer be closed with 1001. On SIGTERM/SIGINT shut down gracefully
             # first (close sockets with 1001, write confirmations, unregister), then stop.
             reactor.callWhenRunning(self._install_signal_handlers, loop, application)
-        self.stdout.write(f"Serving on http://{host}:{real_port}/ (WebSocket ws://{host}:{real_port}/api/ws)")
-        self.stdout.flush()
+        self._announce(host, real_port)
 
     def _install_signal_handlers(self, loop: asyncio.AbstractEventLoop, application: Any) -> None:
         stopping: list[asyncio.Task] = []
@@ -90,7 +137,7 @@ class Command(BaseCommand):
 
             async def shutdown_then_stop() -> None:
                 try:
-                    await asyncio.wait_for(application.shutdown(), timeout=10)
+                    await asyncio.wait_for(application.shutdown(), timeout=GRACEFUL_SHUTDOWN_SECONDS)
                 finally:
                     reactor.stop()
 
@@ -101,3 +148,86 @@ class Command(BaseCommand):
 
         signal.signal(signal.SIGTERM, handler)
         signal.signal(signal.SIGINT, handler)
+
+    # --- uvicorn --------------------------------------------------------------------------
+
+    def _serve_uvicorn(self, application: Any, host: str, port: int, verbosity: int) -> None:
+        listener = _bind(host, port)
+        real_port = listener.getsockname()[1]
+        adopt_serving_port(real_port)
+        config = uvicorn.Config(
+            application,
+            lifespan="on",
+            # Django's LOGGING configures the root logger; uvicorn's records propagate to it.
+            log_config=None,
+            log_level="debug" if verbosity >= 2 else "info",
+            access_log=verbosity >= 2,
+            ws_ping_interval=PING_INTERVAL_SECONDS,
+            ws_ping_timeout=PING_TIMEOUT_SECONDS,
+            ws_max_size=UVICORN_WS_MAX_SIZE,
+            # A fan-out frame is encoded once for all sockets; per-socket compression would undo that.
+            ws_per_message_deflate=False,
+            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+        )
+        server = GracefulUvicornServer(
+            config, application=application, on_listening=lambda: self._announce(host, real_port)
+        )
+        server.run(sockets=[listener])
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    """A socket bound to (host, port), not yet listening (uvicorn listens on it)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind((host.strip("[]"), port))
+    except OSError as error:
+        listener.close()
+        raise CommandError(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
+    listener.set_inheritable(True)
+    return listener
+
+
+class GracefulUvicornServer(uvicorn.Server):
+    """`uvicorn.Server` that runs the application's graceful shutdown (sockets closed with 1001,
+    confirmations written, unregistered) before its own, and exits 0 on SIGTERM/SIGINT."""
+
+    def __init__(self, config: Any, *, application: Any, on_listening: Callable[[], None]) -> None:
+        super().__init__(config)
+        self._application = application
+        self._on_listening = on_listening
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._graceful: asyncio.Task[None] | None = None
+
+    async def serve(self, sockets: list[socket.socket] | None = None) -> None:
+        self._loop = asyncio.get_running_loop()
+        await super().serve(sockets=sockets)
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        if self.started and not self.should_exit:
+            self._on_listening()
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        # Not uvicorn's handler: it records the signal to raise it again after stopping (a
+        # SIGTERM would then end the process with -15), and stops before our shutdown.
+        if self._graceful is not None or self._loop is None:
+            if sig == signal.SIGINT:
+                self.force_exit = True
+            self.should_exit = True
+            return
+        self._loop.call_soon_threadsafe(self._start_graceful)
+
+    def _start_graceful(self) -> None:
+        if self._graceful is None:
+            self._graceful = asyncio.ensure_future(self._graceful_shutdown())
+
+    async def _graceful_shutdown(self) -> None:
+        try:
+            if isinstance(self._application, RegistryLifecycleMiddleware):
+                await asyncio.wait_for(self._application.shutdown(), timeout=GRACEFUL_SHUTDOWN_SECONDS)
+        except Exception:
+            logger.warning("graceful shutdown did not finish; stopping anyway", exc_info=True)
+        finally:
+            self.should_exit = True

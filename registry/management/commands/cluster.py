@@ -1,0 +1,569 @@
+"""`manage.py cluster`: the multi-process layout of the original design on one machine.
+
+    send 8081, meta 8082, registry 8083, gateways gw-1 8084 and gw-2 8085
+
+each a `manage.py serve` child with its role (`CHAT_ROLES`), on the PostgreSQL of `DATABASE_URL`
+and the Redis of `REDIS_URL`. In order, the command:
+
+1. checks that both are set and answer within 3 s, and otherwise prints one line saying which
+   and why and exits 2 (a missing PostgreSQL database is created; SQLite is accepted to try
+   the cluster out; `--without-redis` runs without Redis, see below);
+2. checks that the five ports are free (exit 2 otherwise) and applies migrations once;
+3. starts the five children, prefixes every line they write with their name, waits for each
+   to answer `/health` and prints a table of their URLs;
+4. on Ctrl-C or SIGTERM stops the gateways and the send process first (they close their
+   sockets with 1001 and unregister, possibly through the registry process), then meta and
+   the registry, each group within `--stop-timeout` seconds before SIGKILL; exits 0. A second
+   Ctrl-C kills at once. A child that dies on its own stops the others and exits 1.
+
+The children run in their own process group, so a Ctrl-C in the terminal reaches only this
+command, which stops them in order; on Linux they also get SIGTERM should this command die
+without stopping them (SIGKILL).
+
+Without Redis (`--without-redis`) each process has its own in-memory channel layer: pushes do
+not cross processes, and a message reaches the other gateways' sockets only through their
+database sweep, up to DELIVERY_SWEEP_SECONDS later.
+
+Why in `registry`: `chatproject` is the project package, not an installed app, so it cannot
+hold management commands; the registry app already owns `serve`, process roles and identities.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import math
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import Any, TextIO
+
+import dj_database_url
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import DatabaseError, connection, connections
+
+CHECK_TIMEOUT_SECONDS = 3.0
+DEFAULT_BASE_PORT = 8081
+EXIT_UNUSABLE = 2
+EXIT_CHILD_FAILED = 1
+REPEAT_SIGNAL_SECONDS = 1.0
+# Variables that give a process its identity: each child gets its own, never the caller's.
+_IDENTITY_VARIABLES = (
+    "CHAT_ROLES",
+    "CHAT_SERVER",
+    "GATEWAY_ID",
+    "GATEWAY_PORT",
+    "GATEWAY_WS_URL",
+    "SEND_INSTANCE_ID",
+    "SEND_PORT",
+    "SEND_URL",
+    "HOST",
+    "PORT",
+)
+# libpq's words for a server that answers but turns the user away.
+_LOGIN_REFUSED = ("password authentication failed", "role ", "no pg_hba.conf entry", "password is required")
+_WILDCARDS = {"0.0.0.0", "::", ""}  # noqa: S104 - names of the wildcard addresses, not a bind
+
+
+@dataclass(frozen=True)
+class Service:
+    """One child process of the cluster."""
+
+    name: str
+    offset: int
+    roles: str
+    what: str
+    # Stopped in the first group: they hold sockets and registry records.
+    first_to_stop: bool
+    env: dict[str, str] = field(default_factory=dict)
+
+
+SERVICES: tuple[Service, ...] = (
+    Service("send", 0, "send", "POST /api/chat/send_message, /api/chat/messages", True, {"SEND_INSTANCE_ID": "send-1"}),
+    Service("meta", 1, "meta", "/register, /login, /api/chat/group/..., /admin/", False),
+    Service("registry", 2, "registry", "GET /registry/gateway/available, /health", False),
+    Service("gw-1", 3, "gateway", "WebSocket /api/ws", True, {"GATEWAY_ID": "gw-1"}),
+    Service("gw-2", 4, "gateway", "WebSocket /api/ws", True, {"GATEWAY_ID": "gw-2"}),
+)
+
+
+def unusable(message: str) -> CommandError:
+    """A one-line refusal to start (exit 2), printed without a traceback."""
+    return CommandError(message, returncode=EXIT_UNUSABLE)
+
+
+# --- backing services ---------------------------------------------------------------------
+
+
+def _postgres_reason(error: Exception, *, timeout: float) -> str:
+    text = str(error).strip()
+    lowered = text.lower()
+    if "connection refused" in lowered:
+        return "connection refused"
+    if "timeout expired" in lowered or "timed out" in lowered:
+        return f"no answer within {timeout:g} s"
+    if "could not translate host name" in lowered or "name or service not known" in lowered:
+        return "unknown host name"
+    first = text.splitlines()[0] if text else type(error).__name__
+    # "connection failed: connection to server at "h", port p failed: FATAL:  <reason>"
+    reason = first.rsplit(" failed: ", 1)[-1].removeprefix("FATAL:").strip()
+    return reason or type(error).__name__
+
+
+def _postgres_params(config: dict[str, Any], *, dbname: str, timeout: float) -> dict[str, Any]:
+    params: dict[str, Any] = {
+        "host": config.get("HOST") or None,
+        "port": config.get("PORT") or None,
+        "dbname": dbname,
+        "user": config.get("USER") or None,
+        "password": config.get("PASSWORD") or None,
+        # libpq counts whole seconds and treats 1 as 2.
+        "connect_timeout": max(2, math.ceil(timeout)),
+        **(config.get("OPTIONS") or {}),
+    }
+    return {key: value for key, value in params.items() if value is not None}
+
+
+def postgres_check(*, config: dict[str, Any], timeout: float = CHECK_TIMEOUT_SECONDS) -> str:
+    """Connect to the PostgreSQL database of a parsed DATABASE_URL; create the database when
+    the server answers but lacks it. Returns a line saying what was found or done; raises
+    `unusable` with the reason (refused, no answer, login refused, ...) otherwise."""
+    import psycopg
+    from psycopg import sql
+
+    host = config.get("HOST") or "the local socket"
+    port = config.get("PORT") or 5432
+    where = f"{host}:{port}" if config.get("HOST") else host
+    name = config["NAME"]
+    try:
+        psycopg.connect(**_postgres_params(config, dbname=name, timeout=timeout)).close()
+        return f'PostgreSQL database "{name}" at {where}'
+    except psycopg.Error as error:
+        reason = _postgres_reason(error, timeout=timeout)
+        if f'database "{name}" does not exist' not in str(error):
+            if any(marker in reason for marker in _LOGIN_REFUSED):
+                raise unusable(f"PostgreSQL at {where} refused the login (DATABASE_URL): {reason}") from None
+            raise unusable(f"cannot reach PostgreSQL at {where} (DATABASE_URL): {reason}") from None
+    createdb = "createdb" + "".join(
+        f" {flag} {value}"
+        for flag, value in (("-h", config.get("HOST")), ("-p", config.get("PORT")), ("-U", config.get("USER")))
+        if value
+    )
+    try:
+        with psycopg.connect(**_postgres_params(config, dbname="postgres", timeout=timeout), autocommit=True) as admin:
+            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    except psycopg.Error as error:
+        raise unusable(
+            f'PostgreSQL at {where} has no database "{name}" (DATABASE_URL) and it could not be created '
+            f"({_postgres_reason(error, timeout=timeout)}): create it with `{createdb} {name}`"
+        ) from None
+    return f'PostgreSQL database "{name}" at {where} (created now)'
+
+
+def sqlite_check(*, path: str, timeout: float = CHECK_TIMEOUT_SECONDS) -> str:
+    """Open the SQLite file of DATABASE_URL (created if its directory exists)."""
+    if not path or path == ":memory:":
+        raise unusable("DATABASE_URL names an in-memory SQLite database; the processes need one file to share")
+    if not Path(path).parent.is_dir():
+        raise unusable(f"cannot open SQLite database {path} (DATABASE_URL): directory {Path(path).parent} is missing")
+    try:
+        with contextlib.closing(sqlite3.connect(path, timeout=timeout)) as db:
+            db.execute("SELECT 1").fetchone()
+    except sqlite3.Error as error:
+        raise unusable(f"cannot open SQLite database {path} (DATABASE_URL): {error}") from None
+    return f"SQLite database {path} (to try the cluster out; five processes share one file: use PostgreSQL)"
+
+
+def database_check(*, url: str, timeout: float = CHECK_TIMEOUT_SECONDS) -> str:
+    """Check the database a DATABASE_URL names (see `postgres_check`, `sqlite_check`)."""
+    if not url.strip():
+        raise unusable(
+            "DATABASE_URL is not set: a cluster needs PostgreSQL, "
+            "e.g. DATABASE_URL=postgres://postgres@127.0.0.1:5432/chat"
+        )
+    try:
+        config = dj_database_url.parse(url)
+    except ValueError as error:
+        raise unusable(f"DATABASE_URL is not a database URL: {error}") from None
+    engine = config["ENGINE"]
+    if engine == "django.db.backends.sqlite3":
+        return sqlite_check(path=str(config["NAME"]), timeout=timeout)
+    if "postgresql" not in engine and "postgis" not in engine:
+        raise unusable(f"DATABASE_URL names {engine}; a cluster runs on PostgreSQL (or SQLite to try it out)")
+    return postgres_check(config=config, timeout=timeout)
+
+
+def redis_check(*, url: str, timeout: float = CHECK_TIMEOUT_SECONDS) -> str:
+    """PING the Redis of REDIS_URL. Returns a line naming it; raises `unusable` otherwise."""
+    import redis
+
+    try:
+        client = redis.Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout)
+    except ValueError as error:
+        raise unusable(f"REDIS_URL is not a Redis URL: {error}") from None
+    kwargs = client.connection_pool.connection_kwargs
+    where = kwargs.get("path") or f"{kwargs.get('host', 'localhost')}:{kwargs.get('port', 6379)}"
+    try:
+        client.ping()
+    except redis.AuthenticationError as error:
+        raise unusable(f"Redis at {where} refused the login (REDIS_URL): {error}") from None
+    except redis.TimeoutError:
+        raise unusable(f"cannot reach Redis at {where} (REDIS_URL): no answer within {timeout:g} s") from None
+    except (redis.RedisError, OSError) as error:
+        text = str(error)
+        reason = "connection refused" if "refused" in text.lower() else text
+        raise unusable(f"cannot reach Redis at {where} (REDIS_URL): {reason}") from None
+    finally:
+        client.close()
+    return f"Redis at {where}"
+
+
+def port_check(*, host: str, services: Iterable[tuple[str, int]]) -> None:
+    """Raise `unusable` when one of the ports is taken on host."""
+    for name, port in services:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((host.strip("[]"), port))
+            except OSError as error:
+                raise unusable(
+                    f"port {port} ({name}) on {host} is not free ({error.strerror or error}): "
+                    "stop what listens there or shift every port with --base-port"
+                ) from None
+
+
+# --- children -------------------------------------------------------------------------------
+
+if sys.platform.startswith("linux"):
+    _LIBC = ctypes.CDLL(None, use_errno=True)
+    _PR_SET_PDEATHSIG = 1
+
+    def _die_with_parent(parent: int) -> Callable[[], None]:
+        def set_death_signal() -> None:
+            _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+            if os.getppid() != parent:  # the parent died before prctl
+                os.kill(os.getpid(), signal.SIGTERM)
+
+        return set_death_signal
+
+else:  # pragma: no cover - the death signal is Linux's
+
+    def _die_with_parent(parent: int) -> Callable[[], None] | None:  # type: ignore[misc]
+        return None
+
+
+@dataclass
+class Child:
+    service: Service
+    port: int
+    process: subprocess.Popen[str]
+    reader: threading.Thread | None = None
+    healthy: bool = False
+
+    @property
+    def name(self) -> str:
+        return self.service.name
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def signal(self, signum: int) -> None:
+        if self.alive():
+            with contextlib.suppress(ProcessLookupError):
+                self.process.send_signal(signum)
+
+
+def _url_host(host: str) -> str:
+    """An address to reach a server bound to host (the wildcards mean loopback)."""
+    if host in _WILDCARDS:
+        return "[::1]" if host == "::" else "127.0.0.1"
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host
+
+
+def _answers_health(host: str, port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://{host}:{port}/health", timeout=1) as response:
+            return response.status == 200
+    except (OSError, urllib.error.URLError, ValueError):
+        return False
+
+
+class Command(BaseCommand):
+    help = (
+        "Start the cluster: send, meta, registry and two gateways as separate `serve` processes on "
+        "DATABASE_URL and REDIS_URL, after applying migrations. Ctrl-C stops every process."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--host", default="127.0.0.1", help="interface every process binds (default 127.0.0.1)")
+        parser.add_argument(
+            "--base-port",
+            type=int,
+            default=DEFAULT_BASE_PORT,
+            help="port of send; meta, registry, gw-1 and gw-2 take the next four (default 8081)",
+        )
+        parser.add_argument(
+            "--server",
+            choices=("daphne", "uvicorn"),
+            default=os.environ.get("CHAT_SERVER") or "daphne",
+            help="ASGI server of every process (default daphne, or CHAT_SERVER)",
+        )
+        parser.add_argument(
+            "--without-redis",
+            action="store_true",
+            help="run without Redis even if REDIS_URL is set: pushes cross processes only through the gateways' "
+            "database sweep (to try the cluster out)",
+        )
+        parser.add_argument(
+            "--startup-timeout", type=float, default=60.0, help="seconds for every process to answer /health"
+        )
+        parser.add_argument(
+            "--stop-timeout", type=float, default=15.0, help="seconds each group of processes gets to stop"
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        self.host: str = options["host"]
+        self.server: str = options["server"]
+        base_port: int = options["base_port"]
+        if not 1 <= base_port <= 65535 - len(SERVICES) + 1:
+            raise unusable(f"--base-port must leave room for {len(SERVICES)} ports below 65536, got {base_port}")
+        self.without_redis: bool = options["without_redis"]
+        self.stop_timeout: float = options["stop_timeout"]
+        self._lock = threading.Lock()
+        self._signals: list[int] = []
+        self._first_signal_at = 0.0
+        self.children: list[Child] = []
+
+        try:
+            self.check_backing_services()
+            port_check(host=self.host, services=[(s.name, base_port + s.offset) for s in SERVICES])
+            self.migrate()
+        except KeyboardInterrupt:
+            raise CommandError("interrupted before the cluster started", returncode=130) from None
+
+        previous = {signum: signal.signal(signum, self._on_signal) for signum in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            code = self.run_cluster(base_port, options["startup_timeout"])
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+        if code:
+            raise CommandError("the cluster stopped because a process failed", returncode=code)
+
+    # --- output ---------------------------------------------------------------------------
+
+    def say(self, line: str, *, style: Callable[[str], str] | None = None) -> None:
+        with self._lock:
+            self.stdout.write(f"{'cluster':<8} | " + (style(line) if style else line))
+            self.stdout.flush()
+
+    def _relay(self, name: str, stream: TextIO) -> None:
+        for line in stream:
+            with self._lock:
+                self.stdout.write(f"{name:<8} | {line.rstrip()}")
+                self.stdout.flush()
+
+    # --- start-up -------------------------------------------------------------------------
+
+    def check_backing_services(self) -> None:
+        """Say what the database and Redis are; raises `unusable` when one is missing."""
+        self.say(f"database: {database_check(url=os.environ.get('DATABASE_URL', ''))}")
+        redis_url = os.environ.get("REDIS_URL", "").strip()
+        if self.without_redis:
+            ignored = " (REDIS_URL ignored)" if redis_url else ""
+            self.say(f"redis: none{ignored}; pushes reach other processes only through the database sweep")
+        elif not redis_url:
+            raise unusable(
+                "REDIS_URL is not set: the processes push messages to each other through Redis, "
+                "e.g. REDIS_URL=redis://127.0.0.1:6379/0 (or pass --without-redis to try the cluster without it)"
+            )
+        else:
+            self.say(f"redis: {redis_check(url=redis_url)}")
+
+    def migrate(self) -> None:
+        from django.db.migrations.executor import MigrationExecutor
+
+        try:
+            executor = MigrationExecutor(connection)
+            pending = len(executor.migration_plan(executor.loader.graph.leaf_nodes()))
+            call_command("migrate", interactive=False, verbosity=0)
+        except DatabaseError as error:
+            first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            raise CommandError(f"migrate failed: {first}", returncode=EXIT_CHILD_FAILED) from None
+        finally:
+            connections.close_all()
+        self.say(f"migrations: {pending} applied" if pending else "migrations: the schema is up to date")
+
+    def child_env(self, service: Service, port: int) -> dict[str, str]:
+        env = {key: value for key, value in os.environ.items() if key not in _IDENTITY_VARIABLES}
+        advertised = self.host if self.host not in _WILDCARDS else "127.0.0.1"
+        env.setdefault("GATEWAY_ADDRESS", advertised.strip("[]"))
+        env.setdefault("SEND_ADDRESS", advertised.strip("[]"))
+        env.update({"CHAT_ROLES": service.roles, "PYTHONUNBUFFERED": "1", **service.env})
+        env.setdefault("DJANGO_SETTINGS_MODULE", "chatproject.settings")
+        if service.roles == "gateway":
+            env["GATEWAY_PORT"] = str(port)
+        if service.roles == "send":
+            env["SEND_PORT"] = str(port)
+        if self.without_redis:
+            env.pop("REDIS_URL", None)
+        return env
+
+    def spawn(self, service: Service, port: int) -> Child:
+        process = subprocess.Popen(
+            [sys.executable, "manage.py", "serve", "--host", self.host, "--port", str(port), "--server", self.server],
+            cwd=settings.BASE_DIR,
+            env=self.child_env(service, port),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            errors="replace",
+            bufsize=1,
+            # Out of the terminal's process group: a Ctrl-C reaches this command only, which
+            # stops the children in order. preexec_fn is safe here: every child is spawned
+            # before the first relay thread starts.
+            process_group=0,
+            preexec_fn=_die_with_parent(os.getpid()),
+        )
+        return Child(service=service, port=port, process=process)
+
+    def run_cluster(self, base_port: int, startup_timeout: float) -> int:
+        """Start, supervise and stop the children; the exit code."""
+        self.say(
+            f"starting {len(SERVICES)} processes under {self.server} on {self.host}, ports {base_port}-"
+            f"{base_port + len(SERVICES) - 1}"
+        )
+        for service in SERVICES:
+            self.children.append(self.spawn(service, base_port + service.offset))
+        for child in self.children:
+            assert child.process.stdout is not None
+            child.reader = threading.Thread(
+                target=self._relay, args=(child.name, child.process.stdout), name=f"relay-{child.name}", daemon=True
+            )
+            child.reader.start()
+        try:
+            failure = self.wait_healthy(startup_timeout)
+            if failure is None and not self._signals:
+                self.print_table()
+                failure = self.supervise()
+        finally:
+            self.stop_all()
+        for child in self.children:
+            if child.reader is not None:
+                child.reader.join(timeout=2)
+        if failure:
+            self.say(failure, style=self.style.ERROR)
+            return EXIT_CHILD_FAILED
+        self.say("stopped", style=self.style.SUCCESS)
+        return 0
+
+    def _dead_child(self) -> str | None:
+        for child in self.children:
+            code = child.process.poll()
+            if code is not None:
+                return f"{child.name} exited unexpectedly with code {code}; stopping the cluster"
+        return None
+
+    def wait_healthy(self, timeout: float) -> str | None:
+        """None once every child answers /health with 200 (or a stop was asked for); else
+        why not."""
+        reach = _url_host(self.host)
+        deadline = time.monotonic() + timeout
+        while not self._signals:
+            dead = self._dead_child()
+            if dead:
+                return dead
+            for child in self.children:
+                if not child.healthy:
+                    child.healthy = _answers_health(reach, child.port)
+            if all(child.healthy for child in self.children):
+                return None
+            if time.monotonic() >= deadline:
+                late = ", ".join(child.name for child in self.children if not child.healthy)
+                return f"{late} did not answer /health within {timeout:g} s; stopping the cluster"
+            self._pause(0.2)
+        return None
+
+    def print_table(self) -> None:
+        reach = _url_host(self.host)
+        rows = [("service", "pid", "url", "serves")]
+        for child in self.children:
+            scheme_url = (
+                f"ws://{reach}:{child.port}/api/ws"
+                if child.service.roles == "gateway"
+                else f"http://{reach}:{child.port}/"
+            )
+            rows.append((child.name, str(child.process.pid), scheme_url, child.service.what))
+        widths = [max(len(row[i]) for row in rows) for i in range(3)]
+        self.say("cluster ready:", style=self.style.SUCCESS)
+        for row in rows:
+            self.say("  " + "  ".join(cell.ljust(widths[i]) if i < 3 else cell for i, cell in enumerate(row)))
+        self.say("every process answers every HTTP path; clients find a gateway with GET /registry/gateway/available")
+        self.say("Ctrl-C stops the cluster")
+
+    def supervise(self) -> str | None:
+        """Wait for a stop signal (None) or a child's death (why)."""
+        while not self._signals:
+            dead = self._dead_child()
+            if dead:
+                return dead
+            self._pause(0.2)
+        return None
+
+    # --- stopping -------------------------------------------------------------------------
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        now = time.monotonic()
+        # A second signal kills at once, unless it is the same stop delivered twice (`timeout`
+        # and some supervisors signal the process and then its process group).
+        if self._signals and now - self._first_signal_at >= REPEAT_SIGNAL_SECONDS:
+            for child in self.children:
+                child.signal(signal.SIGKILL)
+        if not self._signals:
+            self._first_signal_at = now
+        self._signals.append(signum)
+
+    def _pause(self, seconds: float) -> None:
+        threading.Event().wait(seconds)
+
+    def stop_all(self) -> None:
+        """SIGTERM the gateways and send first, then meta and the registry; SIGKILL whatever
+        has not exited within --stop-timeout of its SIGTERM."""
+        if self._signals:
+            self.say("stopping (Ctrl-C again to kill at once)")
+        for group in (
+            [child for child in self.children if child.service.first_to_stop],
+            [child for child in self.children if not child.service.first_to_stop],
+        ):
+            for child in group:
+                child.signal(signal.SIGTERM)
+            deadline = time.monotonic() + self.stop_timeout
+            while any(child.alive() for child in group) and time.monotonic() < deadline:
+                self._pause(0.1)
+            for child in group:
+                if child.alive():
+                    self.say(f"{child.name} did not stop within {self.stop_timeout:g} s: killing it")
+                    child.signal(signal.SIGKILL)
+                    with contextlib.suppress(subprocess.TimeoutExpired):
+                        child.process.wait(timeout=5)
+        for child in self.children:
+            code = child.process.poll()
+            if code == -signal.SIGKILL:
+                self.say(f"{child.name} was killed")
+            elif code not in (0, None):
+                self.say(f"{child.name} exited with code {code}")
