@@ -14,26 +14,36 @@ services raise; everything the project does the same way for every view is added
   authentication classes, and `internalToken` (`X-Internal-Token`) for views with IsInternal;
 - schemas for the serializer fields the apps define themselves (ids, query integers, roles,
   times, message content, frames);
-- the paths that are no DRF views (`/health`, the WebSocket `/api/ws`), added by a
-  postprocessing hook.
+- the paths that are no DRF views (`/health`, `/metrics`, the client page `/`, the WebSocket
+  `/api/ws`), added by a postprocessing hook; `tests/apidocs` fails when a URL has no docs.
 """
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Callable
+from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any
 
+from django.http.response import HttpResponseBase
 from django.urls import Resolver404, resolve
 from drf_spectacular.extensions import OpenApiAuthenticationExtension, OpenApiSerializerFieldExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import ResolvedComponent
+from drf_spectacular.settings import spectacular_settings
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
+from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
 
 MAX_ID = 2**53 - 1
 ENVELOPE = "Envelope"
 ERROR_ENVELOPE = "ErrorEnvelope"
 JWT_SCHEME = "jwtAuth"
 INTERNAL_SCHEME = "internalToken"
+METRICS_SCHEME = "metricsToken"
 WEBSOCKET_DOC = "docs/websocket.md"
 
 API_DESCRIPTION = f"""\
@@ -65,24 +75,39 @@ TAGS = [
     {"name": "registry", "description": "Gateway and send instances, user routes and health."},
 ]
 
-# Why each status may come back, for the statuses every endpoint of a kind can answer.
-_DEFAULT_REASONS = {
-    "400": "invalid input: `msg` says what is wrong, `errors` names each field and its reasons",
-    "401": "not authenticated",
-    "403": "not allowed",
-    "404": "not found",
-    "409": "conflict with the current state",
-    "413": "the body is larger than 1 MiB",
-    "415": "the body is not JSON (send `Content-Type: application/json`)",
-    "429": "too many requests: try again after `Retry-After` seconds",
-    "503": "a backing service (the database or Redis) is unreachable: try again later",
-}
-_JWT_401 = (
-    "the `Authorization: Bearer <access token>` header is missing or malformed, or the token is "
-    "expired or forged, or its user is banned or deleted"
+
+@dataclass(frozen=True)
+class _Reason:
+    """Why a status comes back, and a `msg` the server really sends for it."""
+
+    description: str
+    msg: str
+    errors: dict[str, list[str]] | None = None
+
+
+# The statuses every endpoint of a kind can answer.
+_INVALID = _Reason(
+    "invalid input: `msg` says what is wrong, `errors` names each field and its reasons",
+    "room_id: must be an integer id",
+    {"room_id": ["must be an integer id"]},
 )
-_INTERNAL_401 = "the `X-Internal-Token` header is missing"
-_INTERNAL_403 = "the `X-Internal-Token` header is wrong"
+_JWT_401 = _Reason(
+    "the `Authorization: Bearer <access token>` header is missing or malformed, the token is expired "
+    "or forged, or its user is banned or deleted",
+    "authentication required: send the header 'Authorization: Bearer <access token>'",
+)
+_INTERNAL_401 = _Reason("the `X-Internal-Token` header is missing", "the X-Internal-Token header is required")
+_INTERNAL_403 = _Reason("the `X-Internal-Token` header is wrong", "the X-Internal-Token header is wrong")
+_TOO_LARGE = _Reason("the body is larger than 1 MiB", "the body is larger than 1048576 bytes")
+_NOT_JSON = _Reason(
+    "the body is not JSON (`Content-Type` must be `application/json`)",
+    "the body must be JSON (Content-Type: application/json)",
+)
+_THROTTLED = _Reason("too many requests: try again after `Retry-After` seconds", "too many requests, retry in 42 s")
+_UNAVAILABLE = _Reason(
+    "a backing service (the database or Redis) is unreachable: try again later",
+    "the database is unavailable, try again later (error id 3f2a9c1b7d4e)",
+)
 _BODY_METHODS = {"POST", "PUT", "PATCH"}
 
 
@@ -250,6 +275,10 @@ def internal_scheme() -> dict[str, Any]:
     }
 
 
+def metrics_scheme() -> dict[str, Any]:
+    return {"type": "http", "scheme": "bearer", "description": "The METRICS_TOKEN setting, when it is set."}
+
+
 class JWTAuthenticationScheme(OpenApiAuthenticationExtension):
     target_class = "meta.authentication.JWTAuthentication"
     name = JWT_SCHEME
@@ -285,7 +314,15 @@ class RoleFieldSchema(OpenApiSerializerFieldExtension):
     target_class = "meta.serializers.RoleField"
 
     def map_serializer_field(self, auto_schema: AutoSchema, direction: str) -> dict[str, Any]:
-        return {"type": "integer", "enum": [0, 1, 2], "description": "0 owner, 1 admin, 2 member"}
+        return _component(
+            auto_schema.registry,
+            "Role",
+            {
+                "type": "integer",
+                "enum": [0, 1, 2],
+                "description": "0 owner, 1 admin, 2 member (a lower number is more power)",
+            },
+        )
 
 
 class UtcDateTimeFieldSchema(OpenApiSerializerFieldExtension):
@@ -359,55 +396,65 @@ class EnvelopeAutoSchema(AutoSchema):
             return [{INTERNAL_SCHEME: []}]
         return super().get_auth()
 
-    def _automatic_errors(self) -> dict[str, str]:
+    def _automatic_errors(self) -> dict[str, _Reason]:
         """The statuses this operation answers because of what kind of view it is."""
         has_body = self.method in _BODY_METHODS and self.get_request_serializer() is not None
-        errors: dict[str, str] = {}
         takes_query = any(
             not (isinstance(p, OpenApiParameter) and p.location == OpenApiParameter.PATH)
             for p in self.get_override_parameters()
         )
+        errors: dict[str, _Reason] = {}
         if has_body or takes_query:
-            errors["400"] = _DEFAULT_REASONS["400"]
+            errors["400"] = _INVALID
         if self._is_internal():
             errors["401"] = _INTERNAL_401
             errors["403"] = _INTERNAL_403
         elif self._takes_jwt():
             errors["401"] = _JWT_401
         if has_body:
-            errors["413"] = _DEFAULT_REASONS["413"]
-            errors["415"] = _DEFAULT_REASONS["415"]
+            errors["413"] = _TOO_LARGE
+            errors["415"] = _NOT_JSON
         if self.view.get_throttles():
-            errors["429"] = _DEFAULT_REASONS["429"]
-        errors["503"] = _DEFAULT_REASONS["503"]
+            errors["429"] = _THROTTLED
+        errors["503"] = _UNAVAILABLE
         return errors
 
     def _get_response_bodies(self, direction: str = "response") -> dict[str, Any]:
         declared = self.get_response_serializers()
-        never = set()
+        never: set[str] = set()
+        reasons: dict[str, _Reason] = {}
         if isinstance(declared, dict):
-            never = {str(code) for code, value in declared.items() if value is None and int(code) >= 400}
-        responses = super()._get_response_bodies(direction)
-        for code in never:
-            responses.pop(code, None)
+            for code, value in declared.items():
+                if int(code) < 400:
+                    continue
+                if value is None:
+                    never.add(str(code))
+                    continue
+                text = str(value.description) if isinstance(value, OpenApiResponse) else ""
+                text = text or HTTPStatus(int(code)).phrase.lower()
+                reasons[str(code)] = _Reason(text, text)
         for code, reason in self._automatic_errors().items():
             if code in never:
                 continue
-            if code in responses:
-                described = responses[code]["description"]
-                if reason not in described:
-                    responses[code] = self._error_response(code, f"{described}; {reason}")
-            else:
-                responses[code] = self._error_response(code, reason)
+            declared_reason = reasons.get(code)
+            if declared_reason is None:
+                reasons[code] = reason
+            else:  # the view's own reason first, then the kind's
+                reasons[code] = _Reason(f"{declared_reason.description}; or {reason.description}", declared_reason.msg)
+        responses = {
+            code: response for code, response in super()._get_response_bodies(direction).items() if int(code) < 400
+        }
+        for code, reason in reasons.items():
+            responses[code] = self._error_response(code, reason)
         return dict(sorted(responses.items()))
 
     def _get_response_for_code(
         self, serializer: Any, status_code: str, media_types: Any = None, direction: str = "response"
     ) -> dict[str, Any]:
-        if int(status_code) >= 400:
-            description = serializer.description if isinstance(serializer, OpenApiResponse) else ""
-            return self._error_response(status_code, description or _DEFAULT_REASONS.get(status_code, "error"))
+        if int(status_code) >= 400:  # replaced by _get_response_bodies
+            return {"description": ""}
         response = super()._get_response_for_code(serializer, status_code, media_types, direction)
+        response["description"] = response.get("description") or "success"
         envelope = envelope_ref(self.registry)
         content = response.get("content")
         if not content:
@@ -422,16 +469,12 @@ class EnvelopeAutoSchema(AutoSchema):
             }
         return response
 
-    def _error_response(self, status_code: str, description: str) -> dict[str, Any]:
-        example: dict[str, Any] = {"code": int(status_code), "msg": description.split("; ")[0].split(": ")[0]}
-        if status_code == "400":
-            example = {
-                "code": 400,
-                "msg": "room_id: must be an integer id",
-                "errors": {"room_id": ["must be an integer id"]},
-            }
+    def _error_response(self, status_code: str, reason: _Reason) -> dict[str, Any]:
+        example: dict[str, Any] = {"code": int(status_code), "msg": reason.msg}
+        if reason.errors:
+            example["errors"] = reason.errors
         response: dict[str, Any] = {
-            "description": description,
+            "description": reason.description,
             "content": {"application/json": {"schema": error_envelope_ref(self.registry), "example": example}},
         }
         if status_code == "429":
@@ -528,6 +571,42 @@ def _websocket_operation() -> dict[str, Any]:
     }
 
 
+def _metrics_operation() -> dict[str, Any]:
+    error = {"application/json": {"schema": {"$ref": f"#/components/schemas/{ERROR_ENVELOPE}"}}}
+    return {
+        "operationId": "metrics",
+        "summary": "This process's Prometheus metrics",
+        "description": (
+            "Not in the envelope: the Prometheus text format, or OpenMetrics when the `Accept` header "
+            "asks for it. Each process has its own metrics; scrape every process. With the setting "
+            "METRICS_TOKEN, `Authorization: Bearer <METRICS_TOKEN>` is required. Also answers HEAD."
+        ),
+        "tags": ["registry"],
+        "security": [{METRICS_SCHEME: []}, {}],
+        "responses": {
+            "200": {
+                "description": "the metrics",
+                "content": {
+                    "text/plain": {"schema": {"type": "string"}},
+                    "application/openmetrics-text": {"schema": {"type": "string"}},
+                },
+            },
+            "401": {"description": "METRICS_TOKEN is set and the bearer token is missing or wrong", "content": error},
+        },
+    }
+
+
+def _client_page_operation() -> dict[str, Any]:
+    return {
+        "operationId": "client_page",
+        "summary": "The browser chat client",
+        "description": "An HTML page (not in the envelope) that uses this HTTP API and `/api/ws`. Also answers HEAD.",
+        "tags": ["gateway"],
+        "security": [{}],
+        "responses": {"200": {"description": "the page", "content": {"text/html": {"schema": {"type": "string"}}}}},
+    }
+
+
 def _is_routed(path: str) -> bool:
     """Whether `path` reaches a view of its own in the HTTP URLconf (not the catch-all)."""
     from chatproject.views import not_found
@@ -541,17 +620,69 @@ def _is_routed(path: str) -> bool:
 
 def add_plain_endpoints(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
     """POSTPROCESSING_HOOK: the description and tags, the paths served outside DRF (`/health`,
-    the WebSocket route), and both security schemes."""
+    `/metrics`, the client page `/`, the WebSocket route) and the security schemes."""
     result["info"]["description"] = API_DESCRIPTION
     result["tags"] = TAGS
-    components = result.setdefault("components", {})
-    components.setdefault("schemas", {})["Health"] = _HEALTH_SCHEMA
-    schemes = components.setdefault("securitySchemes", {})
-    schemes.setdefault(JWT_SCHEME, jwt_scheme())
-    schemes.setdefault(INTERNAL_SCHEME, internal_scheme())
+    registry = generator.registry
+    _component(registry, "Health", copy.deepcopy(_HEALTH_SCHEMA))  # the enum hook rewrites it in place
+    error_envelope_ref(registry)
+    from meta.authentication import JWTAuthentication
+
+    for name, identity, scheme in (
+        (JWT_SCHEME, JWTAuthentication, jwt_scheme()),  # the identity drf-spectacular gives it
+        (INTERNAL_SCHEME, INTERNAL_SCHEME, internal_scheme()),
+        (METRICS_SCHEME, METRICS_SCHEME, metrics_scheme()),
+    ):
+        registry.register_on_missing(
+            ResolvedComponent(name=name, type=ResolvedComponent.SECURITY_SCHEMA, object=identity, schema=scheme)
+        )
+    result["components"] = registry.build(spectacular_settings.APPEND_COMPONENTS)
     paths = dict(result.get("paths", {}))
-    if _is_routed("/health"):
-        paths["/health"] = {"get": _health_operation()}
+    for path, operation in (
+        ("/health", _health_operation),
+        ("/metrics", _metrics_operation),
+        ("/", _client_page_operation),
+    ):
+        if _is_routed(path):
+            paths[path] = {"get": operation()}
     paths["/api/ws"] = {"get": _websocket_operation()}
     result["paths"] = dict(sorted(paths.items()))
     return result
+
+
+# --- The schema and docs views ---------------------------------------------------------
+
+
+class _EnvelopeErrors:
+    """Errors of the schema and docs views (a wrong method, an unknown `?format=`) leave as the
+    JSON envelope, not rendered as YAML or as an HTML page."""
+
+    def finalize_response(self, request: Request, response: HttpResponseBase, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(response, Response) and response.status_code >= 400:
+            request.accepted_renderer = JSONRenderer()
+            request.accepted_media_type = JSONRenderer.media_type
+        return super().finalize_response(request, response, *args, **kwargs)  # type: ignore[misc]
+
+
+# drf_spectacular.views builds its views' own schemas from DEFAULT_SCHEMA_CLASS, this module's
+# EnvelopeAutoSchema: imported at module level here it would be a circular import.
+
+
+def schema_view() -> Callable[..., HttpResponseBase]:
+    """`/api/schema/`: OpenAPI 3 as YAML, or JSON with `?format=json`."""
+    from drf_spectacular.views import SpectacularAPIView
+
+    class SchemaView(_EnvelopeErrors, SpectacularAPIView):
+        pass
+
+    return SchemaView.as_view()
+
+
+def docs_view(*, schema_url_name: str) -> Callable[..., HttpResponseBase]:
+    """`/api/docs/`: Swagger UI, its assets served by this process (drf-spectacular-sidecar)."""
+    from drf_spectacular.views import SpectacularSwaggerView
+
+    class DocsView(_EnvelopeErrors, SpectacularSwaggerView):
+        pass
+
+    return DocsView.as_view(url_name=schema_url_name)

@@ -209,7 +209,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "chatproject.openapi.EnvelopeAutoSchema",
 }
 
-# The OpenAPI schema (/api/schema/) and its docs pages (/api/docs/, /api/redoc/), public and
+# The OpenAPI schema (/api/schema/) and its docs page (/api/docs/, Swagger UI), public and
 # served with their assets from this process (drf-spectacular-sidecar: no CDN). The
 # description, tags and the paths outside DRF come from chatproject.openapi.
 SPECTACULAR_SETTINGS = {
@@ -220,7 +220,6 @@ SPECTACULAR_SETTINGS = {
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "REDOC_DIST": "SIDECAR",
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "persistAuthorization": True, "displayOperationId": True},
     "POSTPROCESSING_HOOKS": [
         "chatproject.openapi.add_plain_endpoints",

@@ -2,9 +2,8 @@
 
 from django.contrib import admin
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from chatproject import metrics, views
+from chatproject import metrics, openapi, views
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -13,9 +12,8 @@ urlpatterns = [
     path("", include("gateway.urls")),
     path("", include("registry.urls")),
     # The OpenAPI schema (YAML; ?format=json for JSON) and its browsable docs, public.
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
-    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    path("api/schema/", openapi.schema_view(), name="schema"),
+    path("api/docs/", openapi.docs_view(schema_url_name="schema"), name="docs"),
     # Prometheus metrics of this process (text format, no envelope; METRICS_TOKEN when set).
     path("metrics", metrics.metrics_view, name="metrics"),
     # Anything else: the envelope, not an HTML page.

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from asgiref.sync import async_to_sync
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema, inline_serializer
+from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -13,6 +15,7 @@ from chatproject.envelope import ok
 from chatproject.permissions import InternalAPIView
 from gateway.hub import hub
 from gateway.serializers import ForwardInput
+from meta.serializers import IdField
 from send.representation import encode
 
 
@@ -32,6 +35,44 @@ async def _write_local(user_ids: list[int], text: str) -> tuple[list[int], list[
 class ForwardView(InternalAPIView, APIView):
     """Write a frame to the sockets of `target_ids` that are on this gateway process."""
 
+    @extend_schema(
+        operation_id="center_forward",
+        summary="Write a frame to users' sockets on this gateway",
+        description=(
+            "INTERNAL. `frame` is written as is to every socket on this process of each of "
+            "`target_ids`; missing `id`, `room_id`, `sender_id` default to -1, 0, 0 and `payload` to null. "
+            "The original flat form, the frame's fields beside `target_ids`, is accepted too."
+        ),
+        tags=["gateway"],
+        request=PolymorphicProxySerializer(
+            component_name="ForwardRequest",
+            serializers=[
+                ForwardInput,
+                inline_serializer(
+                    "ForwardFlatInput",
+                    {
+                        "target_ids": serializers.ListField(child=IdField(), min_length=1, max_length=10000),
+                        "type": serializers.CharField(),
+                        "id": serializers.IntegerField(required=False),
+                        "room_id": serializers.IntegerField(required=False),
+                        "sender_id": serializers.IntegerField(required=False),
+                        "payload": serializers.JSONField(required=False, allow_null=True),
+                    },
+                ),
+            ],
+            resource_type_field_name=None,
+        ),
+        responses={
+            200: inline_serializer(
+                "ForwardData",
+                {
+                    "delivered": serializers.ListField(child=IdField(), help_text="users with a socket here"),
+                    "not_here": serializers.ListField(child=IdField(), help_text="users with no socket here"),
+                },
+            ),
+            503: None,
+        },
+    )
     def post(self, request: Request) -> Response:
         serializer = ForwardInput(data=request.data)
         serializer.is_valid(raise_exception=True)

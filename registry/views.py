@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -12,8 +14,10 @@ from rest_framework.views import APIView
 
 from chatproject.envelope import json_error, ok
 from chatproject.exceptions import NotAuthenticated
+from chatproject.openapi import JWT_SCHEME
 from chatproject.permissions import InternalAPIView
 from meta.authentication import bearer_token
+from meta.serializers import UtcDateTimeField
 from meta.tokens import access_token_claims
 from registry import selectors, services
 from registry.health import health_report
@@ -31,8 +35,51 @@ from registry.serializers import (
     send_instance_data,
 )
 
+# Reply shapes for the schema (chatproject.openapi); the replies themselves come from
+# registry.serializers' *_data functions.
+_GATEWAY_RECORD = inline_serializer(
+    "Gateway",
+    {
+        "gateway_id": serializers.CharField(),
+        "address": serializers.CharField(),
+        "port": serializers.IntegerField(),
+        "ws_url": serializers.CharField(),
+        "capacity": serializers.IntegerField(),
+        "load": serializers.FloatField(help_text="the gateway's own figure, 0 to 1"),
+        "connected_users": serializers.IntegerField(),
+        "last_heartbeat": UtcDateTimeField(),
+    },
+).__class__
+_SEND_RECORD = inline_serializer(
+    "SendInstance",
+    {
+        "instance_id": serializers.CharField(),
+        "address": serializers.CharField(),
+        "port": serializers.IntegerField(),
+        "url": serializers.CharField(),
+        "last_heartbeat": UtcDateTimeField(),
+    },
+).__class__
+_GATEWAY = OpenApiResponse(_GATEWAY_RECORD, description="the gateway's record")
+_SEND_INSTANCE = OpenApiResponse(_SEND_RECORD, description="the send instance's record")
+_CONNECTION = OpenApiResponse(UserConnectionSerializer, description="the connection as recorded")
+_GATEWAY_GONE = OpenApiResponse(description="the gateway is not registered or is dead: register again")
+_SEND_GONE = OpenApiResponse(description="the send instance is not registered or is dead: register again")
+
+
+def _path_id(name: str) -> OpenApiParameter:
+    return OpenApiParameter(name, str, OpenApiParameter.PATH, pattern=r"^[A-Za-z0-9._-]{1,64}$")
+
 
 class GatewayRegisterView(InternalAPIView, APIView):
+    @extend_schema(
+        operation_id="registry_gateway_register",
+        summary="Register (upsert) a gateway",
+        description="INTERNAL. `ws_url` defaults to `ws://address:port/api/ws`.",
+        tags=["registry"],
+        request=GatewayRegisterSerializer,
+        responses={200: _GATEWAY},
+    )
     def post(self, request: Request) -> Response:
         serializer = GatewayRegisterSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -49,6 +96,17 @@ class GatewayRegisterView(InternalAPIView, APIView):
 
 
 class GatewayHeartbeatView(InternalAPIView, APIView):
+    @extend_schema(
+        operation_id="registry_gateway_heartbeat",
+        summary="Keep a gateway alive, with its load",
+        description="INTERNAL. Every 10 s by default; no heartbeat for 30 s and the gateway is dead.",
+        tags=["registry"],
+        request=GatewayHeartbeatSerializer,
+        responses={
+            200: _GATEWAY,
+            404: _GATEWAY_GONE,
+        },
+    )
     def post(self, request: Request) -> Response:
         serializer = GatewayHeartbeatSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -57,12 +115,31 @@ class GatewayHeartbeatView(InternalAPIView, APIView):
 
 
 class GatewayDeleteView(InternalAPIView, APIView):
+    @extend_schema(
+        operation_id="registry_gateway_unregister",
+        summary="Unregister a gateway (idempotent)",
+        description="INTERNAL. Its user routes go with it.",
+        tags=["registry"],
+        parameters=[_path_id("gateway_id")],
+        responses={200: inline_serializer("GatewayUnregisterData", {"gateway_id": serializers.CharField()})},
+    )
     def delete(self, request: Request, gateway_id: str) -> Response:
         services.gateway_unregister(gateway_id=gateway_id)
         return ok({"gateway_id": gateway_id}, "gateway unregistered")
 
 
 class GatewayListView(InternalAPIView, APIView):
+    @extend_schema(
+        operation_id="registry_gateway_instances",
+        summary="The live gateways",
+        description="INTERNAL.",
+        tags=["registry"],
+        responses={
+            200: inline_serializer(
+                "GatewayInstancesData", {"gateways": _GATEWAY_RECORD(many=True), "count": serializers.IntegerField()}
+            )
+        },
+    )
     def get(self, request: Request) -> Response:
         gateways = [gateway_data(gateway) for gateway in selectors.gateway_list()]
         return ok({"gateways": gateways, "count": len(gateways)})
@@ -75,6 +152,30 @@ class GatewayAvailableView(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
 
+    @extend_schema(
+        operation_id="registry_gateway_available",
+        summary="The gateway a client should open its socket on",
+        description=(
+            "The user (`user_id`, else a valid Bearer token, else none: an invalid token is ignored) keeps "
+            "the gateway of a live connection, or of one closed less than 120 s ago while that gateway "
+            "lives; otherwise the least-loaded live gateway with room left. Never a dead one."
+        ),
+        tags=["registry"],
+        parameters=[AvailableQuerySerializer],
+        auth=[{}, {JWT_SCHEME: []}],
+        responses={
+            200: inline_serializer(
+                "GatewayAvailableData",
+                {
+                    "gateway_id": serializers.CharField(),
+                    "address": serializers.CharField(help_text="a bare host: connect to ws://address:port/api/ws"),
+                    "port": serializers.IntegerField(),
+                    "ws_url": serializers.CharField(),
+                },
+            ),
+            503: OpenApiResponse(description="no live gateway has room"),
+        },
+    )
     def get(self, request: Request) -> Response:
         query = {key: value for key, value in request.query_params.items() if key == "user_id" and value != ""}
         serializer = AvailableQuerySerializer(data=query)
@@ -97,6 +198,14 @@ def _user_id_from_bearer(request: Request) -> int | None:
 
 
 class SendRegisterView(InternalAPIView, APIView):
+    @extend_schema(
+        operation_id="registry_send_register",
+        summary="Register (upsert) a send instance",
+        description="INTERNAL. `url` defaults to `http://address:port`, stored without a trailing slash.",
+        tags=["registry"],
+        request=SendRegisterSerializer,
+        responses={200: _SEND_INSTANCE},
+    )
     def post(self, request: Request) -> Response:
         serializer = SendRegisterSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -108,6 +217,17 @@ class SendRegisterView(InternalAPIView, APIView):
 
 
 class SendHeartbeatView(InternalAPIView, APIView):
+    @extend_schema(
+        operation_id="registry_send_heartbeat",
+        summary="Keep a send instance alive",
+        description="INTERNAL.",
+        tags=["registry"],
+        request=SendHeartbeatSerializer,
+        responses={
+            200: _SEND_INSTANCE,
+            404: _SEND_GONE,
+        },
+    )
     def post(self, request: Request) -> Response:
         serializer = SendHeartbeatSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -116,12 +236,31 @@ class SendHeartbeatView(InternalAPIView, APIView):
 
 
 class SendDeleteView(InternalAPIView, APIView):
+    @extend_schema(
+        operation_id="registry_send_unregister",
+        summary="Unregister a send instance (idempotent)",
+        description="INTERNAL.",
+        tags=["registry"],
+        parameters=[_path_id("instance_id")],
+        responses={200: inline_serializer("SendUnregisterData", {"instance_id": serializers.CharField()})},
+    )
     def delete(self, request: Request, instance_id: str) -> Response:
         services.send_instance_unregister(instance_id=instance_id)
         return ok({"instance_id": instance_id}, "send instance unregistered")
 
 
 class SendListView(InternalAPIView, APIView):
+    @extend_schema(
+        operation_id="registry_send_instances",
+        summary="The live send instances",
+        description="INTERNAL.",
+        tags=["registry"],
+        responses={
+            200: inline_serializer(
+                "SendInstancesData", {"instances": _SEND_RECORD(many=True), "count": serializers.IntegerField()}
+            )
+        },
+    )
     def get(self, request: Request) -> Response:
         instances = [send_instance_data(instance) for instance in selectors.send_instance_list()]
         return ok({"instances": instances, "count": len(instances)})
@@ -131,11 +270,39 @@ class SendAvailableView(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
 
+    @extend_schema(
+        operation_id="registry_send_available",
+        summary="A live send instance, picked at random",
+        tags=["registry"],
+        responses={
+            200: inline_serializer(
+                "SendAvailableData",
+                {
+                    "instance_id": serializers.CharField(),
+                    "address": serializers.CharField(),
+                    "port": serializers.IntegerField(),
+                    "url": serializers.CharField(help_text="without a trailing slash"),
+                },
+            ),
+            503: OpenApiResponse(description="no send instance is alive"),
+        },
+    )
     def get(self, request: Request) -> Response:
         return ok(send_address_data(services.send_instance_choose()))
 
 
 class UserConnectView(InternalAPIView, APIView):
+    @extend_schema(
+        operation_id="registry_user_connect",
+        summary="Record a user's connection on a gateway",
+        description="INTERNAL. The route stays valid as long as the gateway lives.",
+        tags=["registry"],
+        request=UserConnectionSerializer,
+        responses={
+            200: _CONNECTION,
+            404: _GATEWAY_GONE,
+        },
+    )
     def post(self, request: Request) -> Response:
         serializer = UserConnectionSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -144,6 +311,14 @@ class UserConnectView(InternalAPIView, APIView):
 
 
 class UserDisconnectView(InternalAPIView, APIView):
+    @extend_schema(
+        operation_id="registry_user_disconnect",
+        summary="Remove a user's connection",
+        description="INTERNAL. Removes only the matching connection; one that matches nothing is a no-op.",
+        tags=["registry"],
+        request=UserConnectionSerializer,
+        responses={200: _CONNECTION},
+    )
     def post(self, request: Request) -> Response:
         serializer = UserConnectionSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -152,6 +327,40 @@ class UserDisconnectView(InternalAPIView, APIView):
 
 
 class RoutesBatchView(InternalAPIView, APIView):
+    @extend_schema(
+        operation_id="registry_user_routes_batch",
+        summary="Where users are online",
+        description="INTERNAL. `data` is keyed by the decimal user id and holds online users only.",
+        tags=["registry"],
+        request=RoutesBatchSerializer,
+        responses={
+            200: {
+                "type": "object",
+                "additionalProperties": {
+                    "type": "object",
+                    "required": ["gateway_id", "address", "status", "gateways"],
+                    "properties": {
+                        "gateway_id": {"type": "string", "description": "one of `gateways`"},
+                        "address": {"type": "string", "description": "that gateway's host:port"},
+                        "status": {"type": "string", "enum": ["connected"]},
+                        "gateways": {
+                            "type": "array",
+                            "items": {"type": "string"},
+                            "description": "every gateway of the user",
+                        },
+                    },
+                },
+                "example": {
+                    "42": {
+                        "gateway_id": "gw-1",
+                        "address": "127.0.0.1:8084",
+                        "status": "connected",
+                        "gateways": ["gw-1"],
+                    }
+                },
+            }
+        },
+    )
     def post(self, request: Request) -> Response:
         serializer = RoutesBatchSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

@@ -2,17 +2,47 @@
 
 from __future__ import annotations
 
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from chatproject.envelope import ok
+from chatproject.openapi import MessageObjectField
 from chatproject.permissions import InternalAPIView
+from meta.serializers import IdField, UtcDateTimeField
 from send import selectors, services
 from send.serializers import HistoryQuery, NotifyOnlineInput, PushbackInput, ResendMessageInput, SendMessageInput
 
 
 class SendMessageView(APIView):
+    @extend_schema(
+        operation_id="send_message",
+        summary="Send a message to a room",
+        description=(
+            "The message is stored with the room's next `seq` before the 200: it then reaches every "
+            "member of the room at this moment (as `chat` frames; the sender's sockets also get an `ack` "
+            "frame). The same `client_msg_id` from the same sender again returns the first message and "
+            "stores nothing."
+        ),
+        tags=["send"],
+        request=SendMessageInput,
+        responses={
+            200: inline_serializer(
+                "SendMessageData",
+                {
+                    "msgID": IdField(help_text="the message id"),
+                    "seq": serializers.IntegerField(min_value=1, help_text="the message's position in the room"),
+                    "room_id": IdField(),
+                    "created_at": UtcDateTimeField(),
+                    "client_msg_id": serializers.CharField(allow_null=True),
+                },
+            ),
+            403: OpenApiResponse(description="the caller is not a member of the room, or is muted in it"),
+            404: OpenApiResponse(description="no such room"),
+        },
+    )
     def post(self, request: Request) -> Response:
         data = _valid(SendMessageInput, request.data)
         message = services.message_send(
@@ -34,6 +64,21 @@ class SendMessageView(APIView):
 
 
 class ResendMessageView(APIView):
+    @extend_schema(
+        operation_id="resend_message",
+        summary="Deliver a message again",
+        description=(
+            "Same id and seq, to the members who were in the room when it was sent and have not "
+            "confirmed it; never to later joiners."
+        ),
+        tags=["send"],
+        request=ResendMessageInput,
+        responses={
+            200: inline_serializer("ResendMessageData", {"msgID": IdField(help_text="the message id")}),
+            403: OpenApiResponse(description="the caller is not the sender of the message"),
+            404: OpenApiResponse(description="no such message"),
+        },
+    )
     def post(self, request: Request) -> Response:
         data = _valid(ResendMessageInput, request.data)
         message = services.message_resend(user=request.user, message_id=data["message_id"])
@@ -41,6 +86,28 @@ class ResendMessageView(APIView):
 
 
 class MessageHistoryView(APIView):
+    @extend_schema(
+        operation_id="messages",
+        summary="A page of a room's history, in seq order",
+        description=(
+            "With `after_seq` (and no `before_seq`): the oldest `limit` messages after it, `has_more` "
+            "when newer ones follow. Otherwise the newest `limit` messages (below `before_seq` when "
+            "given), `has_more` when older ones exist. Never before the caller joined."
+        ),
+        tags=["send"],
+        parameters=[HistoryQuery],
+        responses={
+            200: inline_serializer(
+                "MessagesData",
+                {
+                    "messages": serializers.ListField(child=MessageObjectField()),
+                    "has_more": serializers.BooleanField(),
+                },
+            ),
+            403: OpenApiResponse(description="the caller is not a member of the room"),
+            404: OpenApiResponse(description="no such room"),
+        },
+    )
     def get(self, request: Request) -> Response:
         query = _valid(HistoryQuery, request.query_params)
         page = selectors.message_history(
@@ -54,6 +121,17 @@ class MessageHistoryView(APIView):
 
 
 class PushbackView(InternalAPIView, APIView):
+    @extend_schema(
+        operation_id="internal_pushback",
+        summary="A gateway could not hand a frame to a user",
+        description=(
+            "INTERNAL. A stored message stays owed to `target_id` and is delivered when they are next "
+            "online, or at once if they are online on another gateway; other frames are forwarded there."
+        ),
+        tags=["send"],
+        request=PushbackInput,
+        responses={200: OpenApiResponse(description="kept for delivery; no `data`")},
+    )
     def post(self, request: Request) -> Response:
         data = _valid(PushbackInput, request.data)
         services.pushback_accept(target_id=data["target_id"], frame=data["forward_req"])
@@ -61,6 +139,14 @@ class PushbackView(InternalAPIView, APIView):
 
 
 class NotifyOnlineView(InternalAPIView, APIView):
+    @extend_schema(
+        operation_id="internal_notify_online",
+        summary="A user just connected: deliver what they are owed",
+        description="INTERNAL. Answers 202 at once; the delivery happens after.",
+        tags=["send"],
+        request=NotifyOnlineInput,
+        responses={202: OpenApiResponse(description="delivery scheduled; no `data`")},
+    )
     def post(self, request: Request) -> Response:
         data = _valid(NotifyOnlineInput, request.data)
         services.user_owed_deliver(user_id=data["target_id"])
