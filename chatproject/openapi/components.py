@@ -1,0 +1,184 @@
+"""Hand-written parts of the schema: the envelopes, message content and objects, frames and
+the security schemes, registered as components once per generation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.plumbing import ResolvedComponent
+
+MAX_ID = 2**53 - 1
+ENVELOPE = "Envelope"
+ERROR_ENVELOPE = "ErrorEnvelope"
+JWT_SCHEME = "jwtAuth"
+INTERNAL_SCHEME = "internalToken"
+METRICS_SCHEME = "metricsToken"
+WEBSOCKET_DOC = "docs/websocket.md"
+
+
+def component(registry: Any, name: str, schema: dict[str, Any]) -> dict[str, str]:
+    """Register a hand-written schema component once and return its `$ref`."""
+    component = ResolvedComponent(name=name, type=ResolvedComponent.SCHEMA, object=name, schema=schema)
+    registry.register_on_missing(component)
+    return component.ref
+
+
+def id_schema(description: str = "") -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "integer", "format": "int64", "minimum": 1, "maximum": MAX_ID}
+    if description:
+        schema["description"] = description
+    return schema
+
+
+# --- Components -------------------------------------------------------------------------
+
+
+def envelope_ref(registry: Any) -> dict[str, str]:
+    return component(
+        registry,
+        ENVELOPE,
+        {
+            "type": "object",
+            "description": "The reply of every successful call; `data` is described by each operation.",
+            "required": ["code", "msg"],
+            "properties": {
+                "code": {"type": "integer", "enum": [0], "description": "0 on success"},
+                "msg": {"type": "string", "description": "human readable text", "example": "ok"},
+            },
+        },
+    )
+
+
+def error_envelope_ref(registry: Any) -> dict[str, str]:
+    return component(
+        registry,
+        ERROR_ENVELOPE,
+        {
+            "type": "object",
+            "description": "The reply of every failed call (no `data`).",
+            "required": ["code", "msg"],
+            "properties": {
+                "code": {"type": "integer", "description": "equals the HTTP status", "example": 400},
+                "msg": {"type": "string", "description": "what went wrong, in plain words"},
+                "errors": {
+                    "type": "object",
+                    "description": "validation errors only: each field and its reasons",
+                    "additionalProperties": {"type": "array", "items": {"type": "string"}},
+                },
+            },
+        },
+    )
+
+
+def message_content_ref(registry: Any) -> dict[str, str]:
+    """`content` of a message: one of four shapes, told apart by `type` (API.md §3)."""
+    from send.services import FILE_NAME_MAX, NUMBER_MAX, TEXT_MAX, URL_MAX
+
+    url = {"type": "string", "format": "uri", "maxLength": URL_MAX, "description": "an http(s) URL"}
+    count = {"type": "integer", "minimum": 0, "maximum": NUMBER_MAX}
+
+    def shape(kind: str, properties: dict[str, Any], required: list[str]) -> dict[str, str]:
+        return component(
+            registry,
+            f"{kind.capitalize()}Content",
+            {
+                "type": "object",
+                "required": ["type", *required],
+                "additionalProperties": False,
+                "properties": {"type": {"type": "string", "enum": [kind]}, **properties},
+            },
+        )
+
+    mapping = {
+        "text": shape("text", {"text": {"type": "string", "minLength": 1, "maxLength": TEXT_MAX}}, ["text"]),
+        "image": shape("image", {"url": url, "width": count, "height": count}, ["url"]),
+        "voice": shape(
+            "voice",
+            {"url": url, "duration": {"type": "number", "minimum": 0, "description": "seconds"}},
+            ["url"],
+        ),
+        "file": shape(
+            "file",
+            {
+                "url": url,
+                "file_name": {"type": "string", "minLength": 1, "maxLength": FILE_NAME_MAX},
+                "size": {**count, "description": "bytes"},
+            },
+            ["url", "file_name"],
+        ),
+    }
+    return component(
+        registry,
+        "MessageContent",
+        {
+            "oneOf": list(mapping.values()),
+            "discriminator": {"propertyName": "type", "mapping": {k: v["$ref"] for k, v in mapping.items()}},
+        },
+    )
+
+
+def message_ref(registry: Any) -> dict[str, str]:
+    """The one message object of HTTP replies, history and `chat` frames (API.md §3)."""
+    return component(
+        registry,
+        "Message",
+        {
+            "type": "object",
+            "required": ["id", "room_id", "sender_id", "seq", "client_msg_id", "created_at", "content"],
+            "properties": {
+                "id": id_schema("the message id"),
+                "room_id": id_schema(),
+                "sender_id": {"type": "integer", "format": "int64", "description": "0 when the sender was deleted"},
+                "seq": {"type": "integer", "format": "int64", "minimum": 1, "description": "position in the room"},
+                "client_msg_id": {"type": "string", "nullable": True, "maxLength": 64},
+                "created_at": {"type": "string", "format": "date-time"},
+                "content": message_content_ref(registry),
+            },
+        },
+    )
+
+
+def frame_ref(registry: Any) -> dict[str, str]:
+    """A WebSocket frame from the server (API.md §5.2, `docs/websocket.md`)."""
+    return component(
+        registry,
+        "Frame",
+        {
+            "type": "object",
+            "description": f"A frame as a gateway writes it to a socket; see `{WEBSOCKET_DOC}`.",
+            "required": ["type"],
+            "additionalProperties": True,
+            "properties": {
+                "id": {"type": "integer", "format": "int64", "description": "message id, or -1"},
+                "type": {"type": "string", "minLength": 1, "example": "chat"},
+                "room_id": {"type": "integer", "format": "int64", "description": "defaults to 0"},
+                "sender_id": {"type": "integer", "format": "int64", "description": "defaults to 0"},
+                "payload": {"description": "depends on `type`; defaults to null", "nullable": True},
+            },
+        },
+    )
+
+
+# --- Auth schemes -----------------------------------------------------------------------
+
+
+def jwt_scheme() -> dict[str, Any]:
+    return {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+        "description": "The access token (`data.token`) of `POST /login` or `POST /api/token/refresh`.",
+    }
+
+
+def internal_scheme() -> dict[str, Any]:
+    return {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-Internal-Token",
+        "description": "The shared secret INTERNAL_API_TOKEN of the project's own processes.",
+    }
+
+
+def metrics_scheme() -> dict[str, Any]:
+    return {"type": "http", "scheme": "bearer", "description": "The METRICS_TOKEN setting, when it is set."}

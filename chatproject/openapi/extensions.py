@@ -1,0 +1,103 @@
+"""drf-spectacular extensions: the JWT auth scheme and schemas of the serializer fields the
+apps define themselves (ids, query integers, roles, times, message content, frames)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension, OpenApiSerializerFieldExtension
+from drf_spectacular.openapi import AutoSchema
+from rest_framework import serializers
+
+from chatproject.openapi.components import (
+    JWT_SCHEME,
+    component,
+    frame_ref,
+    id_schema,
+    jwt_scheme,
+    message_content_ref,
+    message_ref,
+)
+
+
+class JWTAuthenticationScheme(OpenApiAuthenticationExtension):
+    target_class = "meta.authentication.JWTAuthentication"
+    name = JWT_SCHEME
+
+    def get_security_definition(self, auto_schema: AutoSchema) -> dict[str, Any]:
+        return jwt_scheme()
+
+
+# --- Fields the apps define -------------------------------------------------------------
+
+
+class IdFieldSchema(OpenApiSerializerFieldExtension):
+    target_class = "meta.serializers.IdField"
+
+    def map_serializer_field(self, auto_schema: AutoSchema, direction: str) -> dict[str, Any]:
+        return id_schema()
+
+
+class QueryIntFieldSchema(OpenApiSerializerFieldExtension):
+    target_class = "meta.serializers.QueryIntField"
+    match_subclasses = True
+
+    def map_serializer_field(self, auto_schema: AutoSchema, direction: str) -> dict[str, Any]:
+        return {
+            "type": "integer",
+            "format": "int64",
+            "minimum": self.target.min_value,
+            "maximum": self.target.max_value,
+        }
+
+
+class RoleFieldSchema(OpenApiSerializerFieldExtension):
+    target_class = "meta.serializers.RoleField"
+
+    def map_serializer_field(self, auto_schema: AutoSchema, direction: str) -> dict[str, Any]:
+        return component(
+            auto_schema.registry,
+            "Role",
+            {
+                "type": "integer",
+                "enum": [0, 1, 2],
+                "description": "0 owner, 1 admin, 2 member (a lower number is more power)",
+            },
+        )
+
+
+class UtcDateTimeFieldSchema(OpenApiSerializerFieldExtension):
+    target_class = "meta.serializers.UtcDateTimeField"
+
+    def map_serializer_field(self, auto_schema: AutoSchema, direction: str) -> dict[str, Any]:
+        return {"type": "string", "format": "date-time", "readOnly": True, "example": "2026-11-23T10:04:05.123Z"}
+
+
+class MessageContentFieldSchema(OpenApiSerializerFieldExtension):
+    """`send.serializers.AnyJSONField` carries a message's `content`, checked by the service."""
+
+    target_class = "send.serializers.AnyJSONField"
+
+    def map_serializer_field(self, auto_schema: AutoSchema, direction: str) -> dict[str, Any]:
+        return message_content_ref(auto_schema.registry)
+
+
+class MessageObjectField(serializers.Field):
+    """For reply shapes in `@extend_schema` only: one message object (the `Message` component)."""
+
+    def to_representation(self, value: Any) -> Any:
+        return value
+
+
+class MessageObjectFieldSchema(OpenApiSerializerFieldExtension):
+    target_class = MessageObjectField
+
+    def map_serializer_field(self, auto_schema: AutoSchema, direction: str) -> dict[str, Any]:
+        return message_ref(auto_schema.registry)
+
+
+class FrameFieldSchema(OpenApiSerializerFieldExtension):
+    target_class = "send.serializers.FrameField"
+
+    def map_serializer_field(self, auto_schema: AutoSchema, direction: str) -> dict[str, Any]:
+        return frame_ref(auto_schema.registry)
