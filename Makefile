@@ -29,6 +29,7 @@ migrate: $(STAMP)
 run: migrate
 	@echo ""
 	@echo "  Chat backend on http://$(HOST):$(PORT)/"
+	@echo "    Browser app  http://$(HOST):$(PORT)/"
 	@echo "    REST API     http://$(HOST):$(PORT)/register, /login, /api/..."
 	@echo "    WebSocket    ws://$(HOST):$(PORT)/api/ws"
 	@echo "    Admin        http://$(HOST):$(PORT)/admin/  (create a staff user: $(BIN)/python manage.py createsuperuser)"
@@ -40,8 +41,32 @@ cluster: $(STAMP)
 	DATABASE_URL="$${DATABASE_URL:-$(CLUSTER_DATABASE_URL)}" REDIS_URL="$${REDIS_URL:-$(CLUSTER_REDIS_URL)}" \
 		$(BIN)/python manage.py cluster --host $(HOST) --server $(SERVER)
 
-test: $(STAMP)
+test: $(STAMP) browser-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# What the browser tests (tests/browser) need besides Python: node_modules from package-lock.json
+# (playwright-core) and Chromium. Installs what it can: `npm ci`, and Chromium with apt-get when
+# run as root on Debian; otherwise it says how, and the browser tests skip (they fail under CI=true).
+CHROMIUM_PATH ?= /usr/bin/chromium
+.PHONY: browser-deps
+browser-deps: node_modules/.package-lock.json
+	@if [ -x "$(CHROMIUM_PATH)" ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "Installing Chromium for the browser tests: apt-get install chromium"; \
+		DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else \
+		echo "NOTE: Chromium is missing ($(CHROMIUM_PATH)), so the browser tests will be skipped."; \
+		echo "      Install it: sudo apt-get install chromium (Debian), or set CHROMIUM_PATH=/path/to/chromium."; \
+	fi
+
+node_modules/.package-lock.json: package.json package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		npm ci --no-audit --no-fund --loglevel=error && touch $@; \
+	else \
+		echo "NOTE: npm is missing, so the browser tests will be skipped."; \
+		echo "      Install Node.js 20+ with npm, then run: make browser-deps"; \
+	fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -1,5 +1,8 @@
 from django.urls import path
 
-from gateway import views
+from gateway import pages, views
 
-urlpatterns = [path("center/forward", views.ForwardView.as_view())]
+urlpatterns = [
+    path("center/forward", views.ForwardView.as_view()),
+    path("", pages.client_page, name="client"),
+]
