@@ -207,12 +207,17 @@ describe('Api', () => {
 
   test('errors carry the envelope’s status, msg and field errors; no server means status 0', async () => {
     const api = new Api({ storage: session() });
-    replies.push(reply(400, { code: 400, msg: 'invalid input', errors: { name: ['this field is required'] } }));
+    const errors = { name: ['this field is required'], member_ids: ['expected a list'] };
+    replies.push(reply(400, { code: 400, msg: 'name: this field is required; member_ids: expected a list', errors }));
     await assert.rejects(api.post('/api/chat/group/create', {}), (error) => {
       assert.equal(error.status, 400);
-      assert.equal(error.describe(), 'invalid input (name: this field is required)');
+      assert.deepEqual(error.errors, errors);
+      assert.equal(error.describe(), 'name: this field is required; member_ids: expected a list');
       return true;
     });
+    assert.equal(new ApiError(400, '', errors).describe(), 'name: this field is required; member_ids: expected a list');
+    replies.push(reply(502, null));
+    await assert.rejects(api.get('/api/joined_rooms'), (error) => error.status === 502 && error.message === 'The server answered 502.');
     replies.push(new TypeError('Failed to fetch'));
     await assert.rejects(api.get('/api/joined_rooms'), (error) => error.status === 0);
   });

@@ -12,13 +12,13 @@ export class ApiError extends Error {
     this.errors = errors;
   }
 
-  /** The server's msg with its field errors, in one readable line. */
+  /** One readable line: the server's msg (which already sums up field errors), else the
+   * field errors themselves. */
   describe() {
-    if (!this.errors) return this.message;
-    const details = Object.entries(this.errors)
+    if (this.message || !this.errors) return this.message;
+    return Object.entries(this.errors)
       .map(([field, reasons]) => `${field}: ${[].concat(reasons).join(', ')}`)
       .join('; ');
-    return details ? `${this.message} (${details})` : this.message;
   }
 }
 

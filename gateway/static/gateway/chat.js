@@ -100,7 +100,20 @@ const timelineOf = (roomId) => {
   return state.timelines.get(roomId);
 };
 const isManager = (room) => Boolean(room && room.is_group && room.role <= 1);
-const roomName = (roomId) => state.rooms.get(roomId)?.name ?? state.roomNames.get(roomId) ?? `room #${roomId}`;
+/** A group's name; for a private chat, the other person's name once the members are known
+ * (the stored name was made up by whoever started it). */
+function roomLabel(room) {
+  if (!room.is_group) {
+    const other = (state.members.get(room.id) || []).find((m) => m.user_id !== me());
+    if (other) return `${other.nickname || other.username} (private)`;
+  }
+  return room.name;
+}
+
+const roomName = (roomId) => {
+  const room = state.rooms.get(roomId);
+  return room ? roomLabel(room) : (state.roomNames.get(roomId) ?? `room #${roomId}`);
+};
 
 function userName(userId, roomId = state.current) {
   if (userId === me()) return 'You';
@@ -268,9 +281,15 @@ async function loadRooms() {
   } else if (state.current !== null) {
     renderRoomHeader();
   }
-  // Pending join requests of the groups this user manages (filed while away, too).
-  const managed = [...state.rooms.values()].filter(isManager).filter((room) => !previous.has(room.id) || !state.requests.has(room.id));
-  await Promise.all(managed.map((room) => loadRequests(room.id).catch(() => {})));
+  // Pending join requests of the groups this user manages (filed while away, too), and who
+  // is on the other side of each private chat.
+  const rooms = [...state.rooms.values()];
+  const managed = rooms.filter(isManager).filter((room) => !previous.has(room.id) || !state.requests.has(room.id));
+  const privates = rooms.filter((room) => !room.is_group && !state.members.has(room.id));
+  await Promise.all([
+    ...managed.map((room) => loadRequests(room.id).catch(() => {})),
+    ...privates.map((room) => loadMembers(room.id).catch(() => {})),
+  ]);
 }
 
 function scheduleRoomsRefresh() {
@@ -289,7 +308,7 @@ function renderRoomList() {
       attrs: { type: 'button', 'data-room-id': room.id, 'aria-current': room.id === state.current ? 'true' : null },
     });
     button.append(
-      el('span', { className: 'room-name', text: room.name }),
+      el('span', { className: 'room-name', text: roomLabel(room) }),
       el('span', { className: 'room-kind', text: room.is_group ? 'group' : 'private' }),
     );
     if (unread) {
@@ -358,7 +377,7 @@ function closeRoomView() {
 function renderRoomHeader() {
   const room = state.rooms.get(state.current);
   if (!room) return;
-  $('room-title').textContent = room.name;
+  $('room-title').textContent = roomLabel(room);
   const members = state.members.get(room.id);
   const parts = [room.is_group ? 'Group' : 'Private chat', `you are ${ROLE_NAMES[room.role] || 'member'}`];
   if (members) {
@@ -382,8 +401,22 @@ function setPanel(open) {
   $('members-toggle').setAttribute('aria-expanded', String(open));
 }
 
+const panelOverlays = () => window.matchMedia('(max-width: 1099px)').matches;
+
 $('members-toggle').addEventListener('click', () => {
-  setPanel(document.querySelector('.app').dataset.panel !== 'open');
+  const open = document.querySelector('.app').dataset.panel !== 'open';
+  setPanel(open);
+  if (open && panelOverlays()) $('panel-close').focus();
+});
+
+function closePanel() {
+  setPanel(false);
+  $('members-toggle').focus();
+}
+
+$('panel-close').addEventListener('click', closePanel);
+$('side-panel').addEventListener('keydown', (event) => {
+  if (event.key === 'Escape' && panelOverlays()) closePanel();
 });
 
 // --- Messages ----------------------------------------------------------------------------
@@ -679,6 +712,7 @@ async function loadMembers(roomId) {
   const data = await api.get('/api/chat/group/members', { room_id: roomId });
   state.members.set(roomId, data.members || []);
   for (const member of data.members || []) state.names.set(member.user_id, member.nickname || member.username);
+  if (state.rooms.get(roomId)?.is_group === false) renderRoomList(); // its label is the other's name
   if (state.current === roomId) {
     renderMembers();
     renderRoomHeader();
@@ -930,7 +964,7 @@ function socketOpened() {
 
 function refreshMembersIfShown(roomId) {
   if (state.members.has(roomId)) {
-    if (state.current === roomId) loadMembers(roomId).catch(() => {});
+    if (state.current === roomId || state.rooms.get(roomId)?.is_group === false) loadMembers(roomId).catch(() => {});
     else state.members.delete(roomId);
   }
 }
