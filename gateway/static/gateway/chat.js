@@ -78,6 +78,7 @@ const state = {
   messageEls: new Map(), // message id -> element, for the open room
   pendingEls: new Map(), // client_msg_id -> element, for the open room
   connectedOnce: false,
+  roomsLoaded: false,
 };
 
 const api = new Api({ onLogout: (reason) => leaveApp(reason) });
@@ -181,6 +182,7 @@ async function enterApp() {
   document.querySelector('.app').dataset.view = 'rooms';
   setPanel(window.matchMedia('(min-width: 1100px)').matches);
   state.connectedOnce = false;
+  state.roomsLoaded = false;
   try {
     await loadRooms();
   } catch (error) {
@@ -198,6 +200,8 @@ function leaveApp(reason) {
   socket.stop();
   clearInterval(refreshTimer);
   clearTimeout(roomsRefreshTimer);
+  clearTimeout(membersRefreshTimer);
+  membersRefreshTimer = null;
   for (const map of [
     state.rooms,
     state.roomNames,
@@ -216,6 +220,7 @@ function leaveApp(reason) {
   for (const id of ['room-list', 'messages', 'member-list', 'request-list', 'search-results', 'toasts', 'announcer']) {
     $(id).replaceChildren();
   }
+  $('search-summary').textContent = '';
   closeRoomView();
   $('app-view').hidden = true;
   $('whoami').hidden = true;
@@ -268,6 +273,7 @@ $('logout').addEventListener('click', () => api.logout('You have logged out.'));
 
 async function loadRooms() {
   const data = await api.get('/api/joined_rooms');
+  state.roomsLoaded = true;
   const previous = state.rooms;
   state.rooms = new Map();
   for (const room of data.rooms || []) {
@@ -297,9 +303,28 @@ function scheduleRoomsRefresh() {
   roomsRefreshTimer = setTimeout(() => loadRooms().catch(() => {}), 200);
 }
 
-function renderRoomList() {
-  const list = $('room-list');
+/** Rebuild `list` with `fill`, keeping keyboard focus on the same control (by a data key). */
+function rebuildKeepingFocus(list, key, fill) {
+  const active = document.activeElement;
+  const holder = active && list.contains(active) ? active.closest(`[${key}]`) : null;
+  const wanted = holder ? holder.getAttribute(key) : null;
+  const label = active ? active.textContent : '';
   list.replaceChildren();
+  fill();
+  if (wanted === null) return;
+  const again = [...list.querySelectorAll(`[${key}]`)].find((node) => node.getAttribute(key) === wanted);
+  const target = again && ([...again.querySelectorAll('button')].find((b) => b.textContent === label) || again.querySelector('button') || again);
+  if (target) target.focus();
+}
+
+function renderRoomList() {
+  rebuildKeepingFocus($('room-list'), 'data-room-id', fillRoomList);
+  $('room-list-empty').hidden = state.rooms.size > 0;
+  updateTitle();
+}
+
+function fillRoomList() {
+  const list = $('room-list');
   for (const room of state.rooms.values()) {
     const unread = state.unread.get(room.id) || 0;
     const requests = isManager(room) ? state.requests.get(room.id)?.size || 0 : 0;
@@ -326,8 +351,6 @@ function renderRoomList() {
     button.addEventListener('click', () => openRoom(room.id));
     list.append(el('li', {}, [button]));
   }
-  $('room-list-empty').hidden = state.rooms.size > 0;
-  updateTitle();
 }
 
 async function openRoom(roomId) {
@@ -764,9 +787,13 @@ async function loadRequests(roomId) {
 }
 
 function renderRequests() {
-  const list = $('request-list');
-  list.replaceChildren();
   const requests = [...(state.requests.get(state.current)?.values() || [])];
+  rebuildKeepingFocus($('request-list'), 'data-request-id', () => fillRequests(requests));
+  $('requests-empty').hidden = requests.length > 0;
+}
+
+function fillRequests(requests) {
+  const list = $('request-list');
   for (const request of requests) {
     const name = request.nickname || request.username;
     const approve = el('button', { text: 'Approve', attrs: { type: 'button', 'aria-label': `Approve ${name}` } });
@@ -781,7 +808,6 @@ function renderRequests() {
       ]),
     );
   }
-  $('requests-empty').hidden = requests.length > 0;
 }
 
 async function respond(request, approve) {
@@ -957,7 +983,7 @@ function renderSearch(rooms, total) {
 function socketOpened() {
   // Whatever changed while the socket was down (rooms joined or left, who is online) is
   // read again; the messages owed come as batch frames on their own.
-  if (state.connectedOnce) loadRooms().catch(() => {});
+  if (state.connectedOnce || !state.roomsLoaded) loadRooms().catch(() => {});
   state.connectedOnce = true;
   if (state.current !== null) loadMembers(state.current).catch(() => {});
 }
