@@ -9,7 +9,7 @@ import { Api, ApiError } from '../../gateway/static/gateway/api.js';
 import { ChatSocket } from '../../gateway/static/gateway/socket.js';
 import { Timeline, backoffDelay, messageFromFrame } from '../../gateway/static/gateway/timeline.js';
 
-globalThis.window = { location: { origin: 'http://chat.test', href: 'http://chat.test/' } };
+globalThis.window = { location: { origin: 'http://chat.test', href: 'http://chat.test/', protocol: 'http:' } };
 
 const message = (id, seq, extra = {}) => ({
   id,
@@ -346,6 +346,18 @@ describe('ChatSocket', () => {
     assert.deepEqual(ws.protocols, ['bearer', 'tok-1']);
     ws.serverSends(WELCOME);
     assert.deepEqual(events.slice(-2), [['status', 'online', 'Connected'], ['open']]);
+  });
+
+  test('a page served over https asks for wss even when the registry says ws', async (t) => {
+    const saved = globalThis.window.location;
+    globalThis.window.location = { origin: 'https://chat.test', href: 'https://chat.test/', protocol: 'https:' };
+    t.after(() => {
+      globalThis.window.location = saved;
+    });
+    registryAnswers.push({ ws_url: 'ws://chat.test:8084/api/ws' });
+    socket.start();
+    await settle();
+    assert.equal(FakeWebSocket.instances[0].url, 'wss://chat.test:8084/api/ws?ack=1');
   });
 
   test('hands over live and batched messages, then acks each room once, cumulatively', async () => {

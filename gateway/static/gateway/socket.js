@@ -83,6 +83,8 @@ export class ChatSocket {
       url = new URL(gateway.ws_url, window.location.href);
       if (url.protocol === 'http:') url.protocol = 'ws:';
       if (url.protocol === 'https:') url.protocol = 'wss:';
+      // A page served over TLS may not open plain ws:// (mixed content): ask for TLS instead.
+      if (url.protocol === 'ws:' && window.location.protocol === 'https:') url.protocol = 'wss:';
       url.searchParams.set('ack', '1');
     } catch {
       this.scheduleReconnect('The registry named a gateway address this page cannot use');
