@@ -59,6 +59,8 @@ def command_env(**overrides: str | None) -> dict[str, str]:
             "PYTHONUNBUFFERED": "1",
             "CHANNEL_LAYER_PREFIX": f"t{uuid.uuid4().hex[:8]}",
             "DELIVERY_SWEEP_SECONDS": "0.5",
+            # Registering and logging in stay cheap on a busy machine.
+            "DJANGO_PASSWORD_HASHERS": "django.contrib.auth.hashers.MD5PasswordHasher",
             **FAST_REGISTRY_ENV,
         }
     )
