@@ -12,7 +12,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -95,9 +94,8 @@ def running_cluster(*args: str) -> Iterator[Cluster]:
 
 @pytest.mark.crossprocess
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.timeout(60)
+@pytest.mark.timeout(40)  # the whole life of a cluster, start to stop, is bounded
 def test_the_cluster_serves_delivers_and_stops_cleanly_on_ctrl_c():
-    started = time.monotonic()
     with running_cluster() as cluster:
         ports = cluster.ports
         # Every process answers /health.
@@ -179,7 +177,6 @@ def test_the_cluster_serves_delivers_and_stops_cleanly_on_ctrl_c():
         assert "Traceback" not in log
         assert not GatewayInstance.objects.exists()
         assert not SendInstance.objects.exists()
-    assert time.monotonic() - started < 40
 
 
 @pytest.mark.crossprocess
@@ -189,7 +186,7 @@ def test_a_process_that_dies_stops_the_cluster_with_an_error():
     with running_cluster() as cluster:
         pid = int(re.search(r"cluster  \|\s+gw-2\s+(\d+)\s", cluster.log()).group(1))
         os.kill(pid, signal.SIGKILL)
-        assert cluster.process.wait(timeout=20) == 1, cluster.log()
+        assert cluster.process.wait(timeout=30) == 1, cluster.log()
         log = cluster.log()
         assert "gw-2 exited unexpectedly with code -9; stopping the cluster" in log
         assert "CommandError: the cluster stopped because a process failed" in log
