@@ -5,8 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
-# ASGI server of `make run` and `make cluster`: daphne (default) or uvicorn (faster).
-SERVER ?= daphne
+# ASGI server of `make run` and `make cluster`: daphne (default, or CHAT_SERVER) or uvicorn (faster).
+SERVER ?= $(or $(CHAT_SERVER),daphne)
 # `make cluster` runs on these unless the environment sets them (see README "Running a cluster").
 CLUSTER_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/chat
 CLUSTER_REDIS_URL ?= redis://127.0.0.1:6379/0
