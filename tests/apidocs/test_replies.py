@@ -180,7 +180,7 @@ def test_gateway_and_registry_replies_are_as_documented(
     _call(internal_api, conforms, "POST", "/center/forward", {"target_ids": []})  # 400
 
 
-def test_health_is_outside_the_envelope_as_documented(api: APIClient, schema: Schema) -> None:
+def test_health_is_outside_the_envelope_as_documented(api: APIClient, schema: Schema, settings: Any) -> None:
     response = api.get("/health")
     operation = schema["paths"]["/health"]["get"]
     health = schema["components"]["schemas"]["Health"]
@@ -188,7 +188,9 @@ def test_health_is_outside_the_envelope_as_documented(api: APIClient, schema: Sc
     assert response.status_code == 200 and "200" in operation["responses"]
     body = response.json()
     assert set(body) == set(health["properties"]) == set(health["required"])
-    assert body["status"] == "ok" and body["redis"] == "not configured"
+    assert body["status"] == "ok"
+    # CI runs with REDIS_URL (and a live Redis); a bare checkout without it.
+    assert body["redis"] == ("ok" if settings.REDIS_URL else "not configured")
 
 
 class _Reply:
