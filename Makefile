@@ -76,5 +76,22 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# The delivery benchmark (README "Performance"): a few minutes on a 2-core machine, with the
+# PostgreSQL and Redis on localhost (BENCH_DATABASE_URL / BENCH_REDIS_URL for others). It drops
+# and re-creates its own database, chat_bench. `make bench-quick` (CI) only proves it works.
+BENCH_STAMP := $(VENV)/.bench-installed
+BENCH_ARGS ?=
+.PHONY: bench bench-quick
+
+$(BENCH_STAMP): $(STAMP) bench/requirements.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r bench/requirements.txt
+	@touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+bench-quick: $(BENCH_STAMP)
+	$(BIN)/python -m bench.run --quick $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache

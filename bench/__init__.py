@@ -1,0 +1,2 @@
+"""`make bench`: the delivery benchmark of the chat backend (see `bench.run` and the README's
+Performance section)."""

@@ -1,0 +1,30 @@
+"""Django settings of the stock Channels baseline (`bench.baselines.stock_channels`): nothing
+but Channels and the Redis channel layer with its stock options (capacity 100, expiry 60 s),
+on the benchmark's Redis (REDIS_URL) under its own prefix (CHANNEL_LAYER_PREFIX)."""
+
+from __future__ import annotations
+
+import os
+
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY") or "bench-stock-channels-baseline-not-a-secret"
+DEBUG = False
+ALLOWED_HOSTS = ["*"]
+INSTALLED_APPS = ["channels"]
+DATABASES: dict[str, dict[str, str]] = {}
+USE_TZ = True
+ASGI_APPLICATION = "bench.baselines.stock_channels.application"
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {
+            "hosts": [os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/9")],
+            "prefix": os.environ.get("CHANNEL_LAYER_PREFIX", "stock"),
+        },
+    }
+}
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": "WARNING"},
+}

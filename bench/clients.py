@@ -1,0 +1,372 @@
+"""Load-generator worker processes.
+
+Each worker is a separate process holding many real WebSocket clients (the `websockets`
+asyncio library, on uvloop when installed). The driver talks to it over a pipe with a few
+commands (`connect`, `counts`, `latency`, `close`, ...); nothing crosses the pipe per frame:
+workers count frames per (gateway, room) and keep latency samples, and the driver asks.
+
+A client finds its gateway the way real clients do (`GET /registry/gateway/available?user_id=`,
+then the `ws_url` it names), or is given a URL directly (the memory phase, the baselines). It
+counts as connected once the server's welcome frame (`type` "system") has arrived.
+
+Bench messages carry their send time in their text, `b<unix seconds>`: a worker subtracts it
+from the arrival time (the same clock: one machine) for the latency samples.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import resource
+import signal
+import threading
+import time
+from array import array
+from collections import Counter
+from collections.abc import Callable
+from multiprocessing.connection import Connection
+from typing import Any
+
+import orjson
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+from bench.httpclient import HttpError, HttpPool
+
+STAMP_PREFIX = "b"
+ACK_EVERY_SECONDS = 1.0
+CLOSE_CONCURRENCY = 200
+
+
+def stamp_text(sent_at: float) -> str:
+    """The text of a bench message sent at `sent_at` (time.time())."""
+    return f"{STAMP_PREFIX}{sent_at:.6f}"
+
+
+def stamp_of(text: Any) -> float | None:
+    if isinstance(text, str) and text.startswith(STAMP_PREFIX):
+        try:
+            return float(text[1:])
+        except ValueError:
+            return None
+    return None
+
+
+def raise_nofile_limit() -> int:
+    """Lift the soft limit on open files to the hard one (thousands of sockets per process)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY:
+        hard = 1 << 20
+    if soft < hard:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+            return hard
+    return soft
+
+
+class Client:
+    __slots__ = ("acked", "closing", "group", "label", "seen", "task", "ws")
+
+    def __init__(self, *, ws: ClientConnection, group: str, label: str) -> None:
+        self.ws = ws
+        self.group = group
+        self.label = label
+        self.closing = False
+        self.task: asyncio.Task[None] | None = None
+        self.seen: dict[int, int] = {}  # room → highest seq received (ack mode)
+        self.acked: dict[int, int] = {}  # room → highest seq acked
+
+
+class Worker:
+    def __init__(self, conn: Connection, index: int) -> None:
+        self.conn = conn
+        self.index = index
+        self.clients: dict[str, list[Client]] = {}
+        self.counts: Counter[tuple[str, int]] = Counter()
+        self.dropped: Counter[str] = Counter()  # close reason of sockets the server closed
+        self.latency_room: int | None = None
+        self.samples = array("d")
+        self.ack_clients: set[Client] = set()
+        self._exit = asyncio.Event()
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    # --- the pipe -----------------------------------------------------------------------------
+
+    async def serve(self) -> None:
+        loop = asyncio.get_running_loop()
+        # A thread blocks on the pipe: the loop's add_reader would make the pipe non-blocking
+        # (uvloop does), and a message arriving in two pieces would then fail to read.
+        reader = threading.Thread(target=self._read_commands, args=(loop,), name="commands", daemon=True)
+        reader.start()
+        ack_task = loop.create_task(self._ack_loop())
+        try:
+            await self._exit.wait()
+        finally:
+            ack_task.cancel()
+            await self._close_all()
+
+    def _read_commands(self, loop: asyncio.AbstractEventLoop) -> None:
+        while True:
+            try:
+                message = self.conn.recv()
+            except (EOFError, OSError):
+                loop.call_soon_threadsafe(self._exit.set)  # the driver is gone
+                return
+            loop.call_soon_threadsafe(self._dispatch, message)
+            if message.get("op") == "exit":
+                return
+
+    def _dispatch(self, message: dict[str, Any]) -> None:
+        task = asyncio.ensure_future(self._handle(message))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _handle(self, message: dict[str, Any]) -> None:
+        op = message.pop("op")
+        request_id = message.pop("id")
+        handler: Callable[..., Any] | None = getattr(self, f"op_{op}", None)
+        try:
+            if handler is None:
+                raise ValueError(f"unknown worker command {op!r}")
+            reply = {"id": request_id, "ok": True, "result": await handler(**message)}
+        except Exception as error:
+            reply = {"id": request_id, "ok": False, "error": f"{type(error).__name__}: {error}"}
+        with contextlib.suppress(OSError, EOFError):
+            self.conn.send(reply)
+
+    # --- commands -----------------------------------------------------------------------------
+
+    async def op_ping(self) -> int:
+        return os.getpid()
+
+    async def op_connect(
+        self,
+        *,
+        group: str,
+        clients: list[tuple[int | None, str | None, str | None]],
+        registry: str | None = None,
+        query: str = "",
+        concurrency: int = 100,
+        start_at: float | None = None,
+        client_timeout: float = 30.0,
+        ack: bool = False,
+        label: str = "direct",
+    ) -> dict[str, Any]:
+        """Open one socket per `(user_id, token, url)`; a None url is looked up in the registry
+        (and `query` appended to the `ws_url` it names), and its frames are counted under the
+        gateway id the registry named; a given url's under `label`. Returns counts, errors and
+        times."""
+        pool = HttpPool(registry, size=min(max(concurrency, 1), 64), timeout=client_timeout) if registry else None
+        gate = asyncio.Semaphore(max(concurrency, 1))
+        if start_at is not None:
+            await asyncio.sleep(max(0.0, start_at - time.time()))
+        started = time.time()
+        try:
+            outcomes = await asyncio.gather(
+                *(self._open(group, label, spec, pool, query, gate, client_timeout, ack) for spec in clients)
+            )
+        finally:
+            if pool is not None:
+                await pool.close()
+        errors: Counter[str] = Counter()
+        labels: Counter[str] = Counter()
+        durations: list[float] = []
+        last_welcome = 0.0
+        for ok, detail, seconds, at in outcomes:
+            if ok:
+                labels[detail] += 1
+                durations.append(seconds)
+                last_welcome = max(last_welcome, at)
+            else:
+                errors[detail] += 1
+        return {
+            "ok": sum(labels.values()),
+            "failed": sum(errors.values()),
+            "errors": dict(errors.most_common(10)),
+            "labels": dict(labels),
+            "started": started,
+            "finished": time.time(),
+            "last_welcome": last_welcome,
+            "durations": durations,
+        }
+
+    async def _open(
+        self,
+        group: str,
+        label: str,
+        spec: tuple[int | None, str | None, str | None],
+        pool: HttpPool | None,
+        query: str,
+        gate: asyncio.Semaphore,
+        client_timeout: float,
+        ack: bool,
+    ) -> tuple[bool, str, float, float]:
+        user_id, token, url = spec
+        async with gate:
+            began = time.monotonic()
+            ws: ClientConnection | None = None
+            try:
+                async with asyncio.timeout(client_timeout):
+                    if url is None:
+                        if pool is None:
+                            raise ValueError("no url and no registry")
+                        reply = await pool.get(f"/registry/gateway/available?user_id={user_id}")
+                        if reply.status != 200:
+                            return False, f"registry answered {reply.status}", 0.0, 0.0
+                        data = reply.json()["data"]
+                        url, label = data["ws_url"] + query, data["gateway_id"]
+                    headers = {"Authorization": f"Bearer {token}"} if token else None
+                    ws = await connect(
+                        url,
+                        additional_headers=headers,
+                        compression=None,
+                        proxy=None,
+                        ping_interval=None,
+                        open_timeout=None,
+                        close_timeout=2,
+                        max_queue=64,
+                    )
+                    welcome = orjson.loads(await ws.recv())
+                    if not isinstance(welcome, dict) or welcome.get("type") != "system":
+                        raise ValueError(f"first frame is not the welcome: {str(welcome)[:60]}")
+            except TimeoutError:
+                await self._discard(ws)
+                return False, "timed out", 0.0, 0.0
+            except InvalidStatus as error:
+                return False, f"handshake refused: HTTP {error.response.status_code}", 0.0, 0.0
+            except ConnectionClosed as error:
+                await self._discard(ws)
+                code = error.rcvd.code if error.rcvd else "none"
+                return False, f"closed before the welcome (code {code})", 0.0, 0.0
+            except (OSError, HttpError, ValueError, KeyError) as error:
+                await self._discard(ws)
+                return False, f"{type(error).__name__}: {str(error)[:80]}", 0.0, 0.0
+            seconds = time.monotonic() - began
+        client = Client(ws=ws, group=group, label=label)
+        self.clients.setdefault(group, []).append(client)
+        if ack:
+            self.ack_clients.add(client)
+        client.task = asyncio.ensure_future(self._read(client))
+        return True, label, seconds, time.time()
+
+    @staticmethod
+    async def _discard(ws: ClientConnection | None) -> None:
+        if ws is not None:
+            with contextlib.suppress(Exception):
+                await ws.close()
+
+    async def op_counts(self) -> dict[str, Any]:
+        return {
+            "counts": [[label, room, n] for (label, room), n in self.counts.items()],
+            "dropped": dict(self.dropped),
+            "open": sum(1 for clients in self.clients.values() for c in clients if not c.closing),
+        }
+
+    async def op_reset(self) -> None:
+        self.counts.clear()
+        self.dropped.clear()
+
+    async def op_latency_start(self, *, room_id: int) -> None:
+        self.latency_room = room_id
+        self.samples = array("d")
+
+    async def op_latency_take(self) -> bytes:
+        self.latency_room = None
+        samples, self.samples = self.samples, array("d")
+        return samples.tobytes()
+
+    async def op_close(self, *, group: str) -> int:
+        clients = self.clients.pop(group, [])
+        gate = asyncio.Semaphore(CLOSE_CONCURRENCY)
+
+        async def close(client: Client) -> None:
+            client.closing = True
+            self.ack_clients.discard(client)
+            async with gate:
+                with contextlib.suppress(Exception):
+                    await client.ws.close()
+            if client.task is not None:
+                with contextlib.suppress(BaseException):
+                    await asyncio.wait_for(client.task, timeout=5)
+
+        await asyncio.gather(*(close(c) for c in clients))
+        return len(clients)
+
+    async def op_exit(self) -> None:
+        self._exit.set()
+
+    async def _close_all(self) -> None:
+        for group in list(self.clients):
+            await self.op_close(group=group)
+
+    # --- frames -------------------------------------------------------------------------------
+
+    async def _read(self, client: Client) -> None:
+        counts = self.counts
+        label = client.label
+        try:
+            async for raw in client.ws:
+                frame = orjson.loads(raw)
+                kind = frame.get("type")
+                if kind == "chat":
+                    now = time.time()
+                    room = frame["room_id"]
+                    counts[(label, room)] += 1
+                    if room == self.latency_room:
+                        self._sample(frame, now)
+                    if client in self.ack_clients:
+                        self._saw(client, room, frame.get("seq"))
+                elif kind == "batch":
+                    now = time.time()
+                    for inner in frame["payload"]:
+                        room = inner["room_id"]
+                        counts[(label, room)] += 1
+                        if room == self.latency_room:
+                            self._sample(inner, now)
+                        if client in self.ack_clients:
+                            self._saw(client, room, inner.get("seq"))
+            reason = f"closed by the server (code {client.ws.close_code})"
+        except ConnectionClosed as error:
+            reason = f"closed by the server (code {error.rcvd.code if error.rcvd else 'none'})"
+        except Exception as error:
+            reason = f"read failed: {type(error).__name__}"
+        if not client.closing:
+            self.dropped[reason] += 1
+
+    def _sample(self, frame: dict[str, Any], now: float) -> None:
+        payload = frame.get("payload")
+        sent_at = stamp_of(payload.get("text") if isinstance(payload, dict) else None)
+        if sent_at is not None:
+            self.samples.append(now - sent_at)
+
+    @staticmethod
+    def _saw(client: Client, room: int, seq: Any) -> None:
+        if isinstance(seq, int) and seq > client.seen.get(room, 0):
+            client.seen[room] = seq
+
+    async def _ack_loop(self) -> None:
+        """Clients in ack mode confirm each room cumulatively once a second, as a real client
+        would after rendering, never once per frame."""
+        while True:
+            await asyncio.sleep(ACK_EVERY_SECONDS)
+            for client in list(self.ack_clients):
+                for room, seq in list(client.seen.items()):
+                    if seq > client.acked.get(room, 0):
+                        client.acked[room] = seq
+                        with contextlib.suppress(Exception):
+                            await client.ws.send(orjson.dumps({"type": "ack", "room_id": room, "seq": seq}).decode())
+
+
+def worker_main(conn: Connection, index: int) -> None:
+    """Entry point of a worker process (multiprocessing, spawn)."""
+    raise_nofile_limit()
+    # Ctrl-C reaches the whole process group: the driver handles it and tells workers to exit.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    loop_factory: Callable[[], asyncio.AbstractEventLoop] | None = None
+    with contextlib.suppress(ImportError):
+        import uvloop
+
+        loop_factory = uvloop.new_event_loop
+    with asyncio.Runner(loop_factory=loop_factory) as runner:
+        runner.run(Worker(conn, index).serve())

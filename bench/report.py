@@ -1,0 +1,315 @@
+"""The benchmark's output: the targets met or missed, the markdown table (printed, written next
+to the JSON, and optionally into the README's Performance section), the JSON results and the
+latency plot."""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+from typing import Any
+
+README_BEGIN = "<!-- bench:begin -->"
+README_END = "<!-- bench:end -->"
+
+FANOUT_PER_CPU_TARGET = 15_000
+VS_STOCK_TARGET = 5.0
+VS_BARE_TARGET = 0.4
+LATENCY_P50_TARGET_MS = 15.0
+LATENCY_P99_TARGET_MS = 50.0
+SEND_PER_CPU_TARGET = 500
+SEND_GROWTH_TARGET = 1.5
+KB_PER_CONNECTION_TARGET = 30.0
+STORM_SECONDS_TARGET = 15.0
+
+
+def _num(value: float | None, digits: int = 0) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    return f"{value:,.{digits}f}"
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    if not a or not b:
+        return None
+    return a / b
+
+
+def fanout_row(results: dict[str, Any], kind: str, server: str, size: int) -> dict[str, Any] | None:
+    for row in results.get("fanout", []):
+        if row["target"] == kind and row["server"] == server and row["room_size"] == size:
+            return row
+    return None
+
+
+def evaluate(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every figure the issue sets a target for, on the primary server: value, target, met."""
+    checks: list[dict[str, Any]] = []
+    primary = results.get("primary_server")
+    rooms = results.get("options", {}).get("rooms", [])
+    largest = max(rooms) if rooms else None
+
+    def check(figure: str, value: Any, shown: str, target: str, met: bool | None) -> None:
+        checks.append({"figure": figure, "value": value, "shown": shown, "target": target, "met": met})
+
+    ours = fanout_row(results, "ours", primary, largest) if primary and largest else None
+    per_cpu = ours["frames_per_cpu_s"] if ours else None
+    check(
+        f"fan-out, room of {largest}: frames per gateway CPU-second ({primary})",
+        per_cpu,
+        _num(per_cpu),
+        f"≥ {FANOUT_PER_CPU_TARGET:,}",
+        None if per_cpu is None else per_cpu >= FANOUT_PER_CPU_TARGET,
+    )
+    for kind, label, goal in (
+        ("stock", "stock Channels", VS_STOCK_TARGET),
+        ("bare", "the bare ASGI ceiling", VS_BARE_TARGET),
+    ):
+        base = fanout_row(results, kind, primary, largest) if primary and largest else None
+        ratio = _ratio(per_cpu, base["frames_per_cpu_s"] if base else None)
+        check(
+            f"… the same per CPU-second vs {label} ({primary})",
+            ratio,
+            f"{ratio:.2f}×" if ratio is not None else "n/a",
+            f"≥ {goal:g}×",
+            None if ratio is None else ratio >= goal,
+        )
+    latency = results.get("latency")
+    if latency:
+        rate = latency["target_deliveries_per_s"]
+        for q, goal in (("p50", LATENCY_P50_TARGET_MS), ("p95", None), ("p99", LATENCY_P99_TARGET_MS)):
+            value = latency[f"{q}_ms"]
+            check(
+                f"latency {q} at {rate:,} deliveries/s (room of {latency['room_size']})",
+                value,
+                f"{_num(value, 1)} ms",
+                f"≤ {goal:g} ms" if goal else "",
+                None if goal is None or value is None or math.isnan(value) else value <= goal,
+            )
+    else:
+        check("latency p50 / p99", None, "n/a", f"≤ {LATENCY_P50_TARGET_MS:g} / {LATENCY_P99_TARGET_MS:g} ms", None)
+    sending = results.get("sending", [])
+    for row in sending:
+        value = row["calls_per_cpu_s"]
+        check(
+            f"send_message per send CPU-second, room of {row['room_size']} (at {row['rate']:g}/s)",
+            value,
+            _num(value),
+            f"≥ {SEND_PER_CPU_TARGET}",
+            value >= SEND_PER_CPU_TARGET if value else False,
+        )
+    if len(sending) >= 2:
+        small, large = sending[0], sending[-1]
+        growth = _ratio(small["calls_per_cpu_s"], large["calls_per_cpu_s"])
+        check(
+            f"send_message cost, room of {large['room_size']} vs {small['room_size']}",
+            growth,
+            f"{growth:.2f}×" if growth is not None else "n/a",
+            f"≤ {SEND_GROWTH_TARGET:g}×",
+            None if growth is None else growth <= SEND_GROWTH_TARGET,
+        )
+    memory = results.get("memory")
+    value = memory.get("kb_per_connection") if memory else None
+    check(
+        f"gateway RSS per idle connection ({memory['connections']:,} on one gateway)"
+        if memory
+        else "RSS per connection",
+        value,
+        f"{_num(value, 1)} KB",
+        f"≤ {KB_PER_CONNECTION_TARGET:g} KB",
+        None if value is None else value <= KB_PER_CONNECTION_TARGET,
+    )
+    storm = results.get("storm")
+    if storm:
+        seconds = storm["seconds"]
+        check(
+            f"connect storm: {storm['clients']:,} clients connected, authenticated, welcomed",
+            seconds,
+            f"{_num(seconds, 1)} s, {storm['failed']} failed",
+            f"≤ {STORM_SECONDS_TARGET:g} s, 0 failed",
+            seconds is not None and seconds <= STORM_SECONDS_TARGET and storm["failed"] == 0,
+        )
+    else:
+        check("connect storm", None, "n/a", f"≤ {STORM_SECONDS_TARGET:g} s, 0 failed", None)
+    return checks
+
+
+def _met(value: bool | None) -> str:
+    return {True: "yes", False: "**no**", None: ""}[value]
+
+
+def markdown(results: dict[str, Any], *, plot_link: str | None = None) -> str:
+    machine = results.get("machine", {})
+    packages = machine.get("packages", {})
+    mode = (
+        "quick (`--quick`: tiny sizes, proves the harness; figures not comparable)" if results.get("quick") else "full"
+    )
+    lines = [
+        f"Run of {results.get('started_at', '?')}, {mode}, {results.get('duration_s', 0):.0f} s. "
+        f"Machine: {machine.get('nproc', '?')} × {machine.get('cpu_model', '?')}, "
+        f"{machine.get('memory_gib', '?')} GiB, "
+        f"Linux {machine.get('kernel', '?')}; Python {machine.get('python', '?')}, Redis {machine.get('redis', '?')}, "
+        f"PostgreSQL {machine.get('postgresql', '?')}; "
+        + ", ".join(f"{name} {version}" for name, version in packages.items())
+        + ".",
+        "",
+        "| figure | value | target | met |",
+        "|---|---|---|---|",
+    ]
+    for item in results.get("targets", []):
+        lines.append(f"| {item['figure']} | {item['shown']} | {item['target']} | {_met(item['met'])} |")
+    lines += ["", _fanout_table(results), "", _details(results)]
+    if plot_link:
+        lines += ["", f"![latency distribution]({plot_link})"]
+    problems = results.get("problems", [])
+    if problems:
+        lines += ["", "Problems (the benchmark could not measure something it should have):", ""]
+        lines += [f"- {p}" for p in problems]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _fanout_table(results: dict[str, Any]) -> str:
+    rows = results.get("fanout", [])
+    servers = list(dict.fromkeys(r["server"] for r in rows))
+    sizes = sorted({r["room_size"] for r in rows})
+    out = [
+        "Fan-out side by side (frames per CPU-second of the process that writes to the sockets: each gateway, "
+        "the bare ASGI app, the stock Channels server; frames/s is the whole cluster's, load generators on the "
+        "same 2 cores):",
+        "",
+        "| server | room | ours: frames/s | ours: per gateway CPU-s | bare ASGI: per CPU-s | stock Channels: per CPU-s "
+        "| ours ÷ bare | ours ÷ stock | bare ÷ stock |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for server in servers:
+        for size in sizes:
+            ours = fanout_row(results, "ours", server, size)
+            bare = fanout_row(results, "bare", server, size)
+            stock = fanout_row(results, "stock", server, size)
+            if not (ours or bare or stock):
+                continue
+            o = ours["frames_per_cpu_s"] if ours else None
+            b = bare["frames_per_cpu_s"] if bare else None
+            s = stock["frames_per_cpu_s"] if stock else None
+
+            def r(x: float | None, y: float | None) -> str:
+                value = _ratio(x, y)
+                return f"{value:.2f}×" if value is not None else "n/a"
+
+            out.append(
+                f"| {server} | {size:,} | {_num(ours['frames_per_s'] if ours else None)} | {_num(o)} | {_num(b)} "
+                f"| {_num(s)} | {r(o, b)} | {r(o, s)} | {r(b, s)} |"
+            )
+    return "\n".join(out)
+
+
+def _details(results: dict[str, Any]) -> str:
+    out = ["Details:", ""]
+    latency = results.get("latency")
+    if latency:
+        util = ", ".join(f"{k} {v:.0%}" for k, v in latency.get("gateway_utilization", {}).items())
+        out.append(
+            f"- latency: {latency['messages']:,} messages at {latency['messages_per_s']:g}/s into a room of "
+            f"{latency['room_size']:,} online members, {latency['samples']:,} deliveries timed (of "
+            f"{latency['expected_samples']:,}); mean {_num(latency['mean_ms'], 1)} ms, "
+            f"max {_num(latency['max_ms'], 1)} ms; "
+            f"the send_message request itself p50 {_num(latency['send_request_p50_ms'], 1)} ms, p99 "
+            f"{_num(latency['send_request_p99_ms'], 1)} ms; gateway CPU use {util}."
+        )
+    for row in results.get("sending", []):
+        out.append(
+            f"- sending, room of {row['room_size']:,}: {row['calls']:,} calls at {row['rate']:g}/s, "
+            f"{_num(row['cpu_ms_per_call'], 2)} ms of send-process CPU per call, request p50 "
+            f"{_num(row['request_p50_ms'], 1)} ms / p99 {_num(row['request_p99_ms'], 1)} ms."
+        )
+    for row in results.get("fanout", []):
+        if row["target"] == "ours" and row.get("send_calls_per_cpu_s"):
+            out.append(
+                f"- fan-out, room of {row['room_size']:,} ({row['server']}): {row['triggers']:,} messages, "
+                f"{row['frames']:,} frames in {row['seconds']:.1f} s; send process "
+                f"{_num(row['send_calls_per_cpu_s'])} send_message per CPU-second at "
+                f"{row['triggers'] / row['seconds']:.0f}/s; gateways busy "
+                + ", ".join(f"{v['utilization']:.0%}" for v in row["per_process"].values())
+                + f"; load generators {row['loadgen_cpu_s']:.1f} CPU-s; machine busy {row['machine_busy']:.2f} cores."
+            )
+    memory_rows = []
+    memory = results.get("memory")
+    if memory:
+        memory_rows.append(
+            f"ours ({results.get('primary_server')}) {_num(memory['kb_per_connection'], 1)} KB at "
+            f"{memory['connections']:,}"
+        )
+    for row in results.get("connection_memory", []):
+        memory_rows.append(
+            f"{row['target']} ({row['server']}) {_num(row['kb_per_connection'], 1)} KB at {row['connections']:,}"
+        )
+    if memory_rows:
+        out.append("- RSS per connection (KB = 1024 bytes): " + "; ".join(memory_rows) + ".")
+    storm = results.get("storm")
+    if storm:
+        spread = ", ".join(f"{k}: {v:,}" for k, v in storm["by_gateway"].items())
+        errors = "; ".join(f"{k} ×{v}" for k, v in storm["errors"].items())
+        out.append(
+            f"- connect storm: each client p50 {_num(storm['connect_p50_s'], 2)} s, "
+            f"p99 {_num(storm['connect_p99_s'], 2)} s; "
+            f"spread {spread}" + (f"; failures: {errors}" if errors else "") + "."
+        )
+    for profile in results.get("profile", []):
+        if profile.get("samples"):
+            own = "; ".join(f"`{name}` {share}%" for name, share in profile["own"][:6])
+            mine = "; ".join(f"`{name}` {share}%" for name, share in profile["project"][:8])
+            out.append(
+                f"- where {profile['process']}'s CPU goes (py-spy, {profile['samples']:,} samples during "
+                f"{profile['during']}): on top of the stack {own}; the project's own functions (inclusive) {mine}."
+            )
+        elif profile.get("error"):
+            out.append(f"- profile of {profile.get('process')}: {profile['error']}")
+    return "\n".join(out)
+
+
+def plot_latency(values_ms: list[float], latency: dict[str, Any], path: Path) -> None:
+    """Histogram and CDF of the latency samples, with the percentiles and the targets."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, (hist_ax, cdf_ax) = plt.subplots(1, 2, figsize=(12, 4.5), dpi=100)
+    limit = max(latency["p99_ms"] * 1.5, LATENCY_P99_TARGET_MS * 1.1) if values_ms else 60.0
+    shown = [v for v in values_ms if v <= limit]
+    hist_ax.hist(shown, bins=120, color="#3b7dd8")
+    hist_ax.set_xlabel("send_message request → frame arrival (ms)")
+    hist_ax.set_ylabel("deliveries")
+    hist_ax.set_title(
+        f"{latency['samples']:,} deliveries at {latency['target_deliveries_per_s']:,}/s, "
+        f"room of {latency['room_size']:,}"
+    )
+    colours = {"p50": "#2a9d3f", "p95": "#e0a000", "p99": "#d33"}
+    for q, colour in colours.items():
+        value = latency[f"{q}_ms"]
+        for ax in (hist_ax, cdf_ax):
+            ax.axvline(value, color=colour, linestyle="--", linewidth=1, label=f"{q} {value:.1f} ms")
+    n = len(values_ms)
+    if n:
+        cdf_ax.plot(values_ms, [(i + 1) / n for i in range(n)], color="#3b7dd8")
+        cdf_ax.set_xscale("log")
+    for goal in (LATENCY_P50_TARGET_MS, LATENCY_P99_TARGET_MS):
+        cdf_ax.axvline(goal, color="#888", linestyle=":", linewidth=1)
+    cdf_ax.set_xlabel("ms (log scale); dotted: the 15 ms and 50 ms targets")
+    cdf_ax.set_ylabel("share of deliveries")
+    cdf_ax.set_title("cumulative distribution")
+    cdf_ax.legend(loc="lower right", fontsize=8)
+    hist_ax.legend(loc="upper right", fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path)
+    plt.close(figure)
+
+
+def readme_update(readme: Path, table: str) -> bool:
+    """Replace what lies between the README's bench markers with `table`; False if no markers."""
+    text = readme.read_text()
+    pattern = re.compile(re.escape(README_BEGIN) + r".*?" + re.escape(README_END), re.S)
+    if not pattern.search(text):
+        return False
+    readme.write_text(pattern.sub(lambda _m: f"{README_BEGIN}\n{table}{README_END}", text, count=1))
+    return True

@@ -1,0 +1,144 @@
+"""The table: every target with its value and whether it is met, fan-out ratios to both
+baselines, and the README section it can be written into."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bench.report import README_BEGIN, README_END, evaluate, markdown, readme_update
+
+
+def fanout(target: str, server: str, size: int, per_cpu: float, per_s: float = 1000.0) -> dict[str, Any]:
+    return {
+        "target": target,
+        "server": server,
+        "room_size": size,
+        "frames_per_cpu_s": per_cpu,
+        "frames_per_s": per_s,
+        "triggers": 10,
+        "frames": 100,
+        "seconds": 2.0,
+        "per_process": {},
+        "loadgen_cpu_s": 0.5,
+        "machine_busy": 1.0,
+    }
+
+
+def results(**overrides: Any) -> dict[str, Any]:
+    rtt = {"request_p50_ms": 5.0, "request_p99_ms": 9.0}
+    base: dict[str, Any] = {
+        "started_at": "2026-11-23T21:00:00Z",
+        "duration_s": 200,
+        "quick": False,
+        "primary_server": "uvicorn",
+        "options": {"rooms": [10, 1000]},
+        "machine": {"nproc": 2, "cpu_model": "AMD EPYC", "packages": {"uvicorn": "0.54.0"}},
+        "fanout": [
+            fanout("ours", "uvicorn", 1000, 16_000),
+            fanout("bare", "uvicorn", 1000, 32_000),
+            fanout("stock", "uvicorn", 1000, 3_000),
+            fanout("ours", "uvicorn", 10, 4_000),
+            fanout("bare", "uvicorn", 10, 40_000),
+            fanout("stock", "daphne", 10, 2_000),
+        ],
+        "latency": {
+            "target_deliveries_per_s": 2000,
+            "room_size": 100,
+            "p50_ms": 9.5,
+            "p95_ms": 30.0,
+            "p99_ms": 61.0,
+            "messages": 400,
+            "messages_per_s": 20,
+            "samples": 40_000,
+            "expected_samples": 40_000,
+            "mean_ms": 12.0,
+            "max_ms": 80.0,
+            "send_request_p50_ms": 5.0,
+            "send_request_p99_ms": 20.0,
+            "gateway_utilization": {"gw1": 0.2},
+        },
+        "sending": [
+            {"room_size": 10, "rate": 25, "calls_per_cpu_s": 600.0, "calls": 250, "cpu_ms_per_call": 1.7, **rtt},
+            {"room_size": 1000, "rate": 25, "calls_per_cpu_s": 300.0, "calls": 250, "cpu_ms_per_call": 3.3, **rtt},
+        ],
+        "memory": {"connections": 5020, "kb_per_connection": 28.5},
+        "storm": {
+            "clients": 5000,
+            "seconds": 12.0,
+            "failed": 3,
+            "errors": {"registry answered 503": 3},
+            "connect_p50_s": 4.0,
+            "connect_p99_s": 11.0,
+            "by_gateway": {"gw1": 2500, "gw2": 2497},
+        },
+        "connection_memory": [{"target": "stock", "server": "uvicorn", "connections": 1000, "kb_per_connection": 41.0}],
+        "problems": [],
+    }
+    base.update(overrides)
+    return base
+
+
+def by_figure(checks: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {check["figure"]: check for check in checks}
+
+
+def test_every_target_is_judged_on_the_primary_server():
+    checks = by_figure(evaluate(results()))
+    fan = checks["fan-out, room of 1000: frames per gateway CPU-second (uvicorn)"]
+    assert (fan["shown"], fan["target"], fan["met"]) == ("16,000", "≥ 15,000", True)
+    stock = checks["… the same per CPU-second vs stock Channels (uvicorn)"]
+    assert (stock["shown"], stock["met"]) == ("5.33×", True)
+    bare = checks["… the same per CPU-second vs the bare ASGI ceiling (uvicorn)"]
+    assert (bare["shown"], bare["met"]) == ("0.50×", True)
+    assert checks["latency p50 at 2,000 deliveries/s (room of 100)"]["met"] is True
+    assert checks["latency p95 at 2,000 deliveries/s (room of 100)"]["met"] is None
+    assert checks["latency p99 at 2,000 deliveries/s (room of 100)"]["met"] is False
+    assert checks["send_message per send CPU-second, room of 10 (at 25/s)"]["met"] is True
+    assert checks["send_message per send CPU-second, room of 1000 (at 25/s)"]["met"] is False
+    growth = checks["send_message cost, room of 1000 vs 10"]
+    assert (growth["shown"], growth["met"]) == ("2.00×", False)
+    memory = checks["gateway RSS per idle connection (5,020 on one gateway)"]
+    assert (memory["shown"], memory["met"]) == ("28.5 KB", True)
+    storm = checks["connect storm: 5,000 clients connected, authenticated, welcomed"]
+    assert (storm["shown"], storm["met"]) == ("12.0 s, 3 failed", False)
+
+
+def test_missing_measurements_show_as_not_available_not_as_met():
+    checks = evaluate(results(fanout=[], latency=None, sending=[], memory=None, storm=None))
+    assert all(check["met"] in (None, False) for check in checks)
+    assert {check["shown"] for check in checks} <= {"n/a", "n/a KB"}
+
+
+def test_the_table_lists_each_fanout_with_its_ratios_to_both_baselines():
+    data = results()
+    data["targets"] = evaluate(data)
+    text = markdown(data, plot_link="bench/results/latency.png")
+    assert "| fan-out, room of 1000: frames per gateway CPU-second (uvicorn) | 16,000 | ≥ 15,000 | yes |" in text
+    assert "| latency p99 at 2,000 deliveries/s (room of 100) | 61.0 ms | ≤ 50 ms | **no** |" in text
+    assert "| uvicorn | 1,000 | 1,000 | 16,000 | 32,000 | 3,000 | 0.50× | 5.33× | 10.67× |" in text
+    assert "| uvicorn | 10 | 1,000 | 4,000 | 40,000 | n/a | 0.10× | n/a | n/a |" in text
+    assert "| daphne | 10 | n/a | n/a | n/a | 2,000 | n/a | n/a | n/a |" in text
+    assert "![latency distribution](bench/results/latency.png)" in text
+    assert "Problems" not in text
+
+
+def test_problems_are_listed_under_the_table():
+    data = results(problems=["fan-out ours on uvicorn, room of 10: 40 of 40 frames never arrived"])
+    data["targets"] = evaluate(data)
+    assert "- fan-out ours on uvicorn, room of 10: 40 of 40 frames never arrived" in markdown(data)
+
+
+def test_the_readme_section_between_the_markers_is_replaced(tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# Title\n\n## Performance\n{README_BEGIN}\nold table\n{README_END}\n\n## Next\nkept\n")
+    assert readme_update(readme, "| new | table |\n")
+    assert readme.read_text() == (
+        f"# Title\n\n## Performance\n{README_BEGIN}\n| new | table |\n{README_END}\n\n## Next\nkept\n"
+    )
+
+
+def test_a_readme_without_markers_is_left_alone(tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text("# Title\n")
+    assert not readme_update(readme, "table\n")
+    assert readme.read_text() == "# Title\n"
