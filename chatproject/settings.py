@@ -207,6 +207,9 @@ REST_FRAMEWORK = {
     },
     "COERCE_DECIMAL_TO_STRING": False,
     "DEFAULT_SCHEMA_CLASS": "chatproject.openapi.EnvelopeAutoSchema",
+    # Behind N reverse proxies the client address (for throttles) is the Nth from the right of
+    # X-Forwarded-For; unset: the peer address, and X-Forwarded-For is ignored.
+    "NUM_PROXIES": _NUM_PROXIES if (_NUM_PROXIES := env_int("NUM_PROXIES", -1)) >= 0 else None,
 }
 
 # The OpenAPI schema (/api/schema/) and its docs page (/api/docs/, Swagger UI), public and
