@@ -152,8 +152,18 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     )
     # A file, not :memory:, so that threads and child processes of the tests share it.
     DATABASES["default"]["TEST"] = {"NAME": env_str("SQLITE_TEST_PATH", f"/tmp/chat-test-{os.getpid()}.sqlite3")}
-# Under ASGI every request may run in another thread: persistent connections leak.
+# Under ASGI every request may run in another thread: persistent connections leak. On
+# PostgreSQL, connections come from a pool instead (Django closes them back into it), so a
+# request or a socket handshake never pays for a new connection, and a burst of them waits
+# for a free one rather than exhausting the server's max_connections.
 DATABASES["default"]["CONN_MAX_AGE"] = 0
+DB_POOL_MAX_SIZE = env_int("DB_POOL_MAX_SIZE", 8)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and DB_POOL_MAX_SIZE > 0:
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 1,
+        "max_size": DB_POOL_MAX_SIZE,
+        "timeout": env_float("DB_POOL_TIMEOUT_SECONDS", 10.0),
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "meta.User"

@@ -66,6 +66,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
         except NotAuthenticated:
             await self._refuse(CLOSE_BAD_TOKEN, credentials.subprotocol)
             return
+        except Exception:
+            # The database is unreachable or overloaded: not the client's fault, try later.
+            logger.warning("could not authenticate a socket; refused with 1013", exc_info=True)
+            await self._refuse(CLOSE_TRY_AGAIN, credentials.subprotocol)
+            return
         if len(tuple(hub.sockets_of(user_id))) >= settings.WS_MAX_CONNECTIONS_PER_USER:
             await self._refuse(CLOSE_TOO_MANY, credentials.subprotocol)
             return
@@ -83,10 +88,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 user_id=user_id, gateway_id=engine.gateway_id, connection_id=connection.connection_id
             )
         except Exception:
-            logger.exception("could not open the socket of user %s", user_id)
+            logger.warning("could not open the socket of user %s; closed with 1013", user_id, exc_info=True)
             hub.remove(connection)
             connection.closed = True
-            await self.close(code=1011)
+            await self.close(code=CLOSE_TRY_AGAIN)
             return
         await connection.start(encode(welcome_frame()))
         await connection.initial_sync(positions)

@@ -77,7 +77,25 @@ CloseSocket = Callable[[int], Awaitable[None]]
 
 
 class Connection:
-    """One WebSocket of one user, as the delivery engine sees it."""
+    """One WebSocket of one user, as the delivery engine sees it. Slotted and with its buffers
+    created only when needed: a gateway holds thousands of these, mostly idle."""
+
+    __slots__ = (
+        "_held",
+        "_outbox",
+        "_writing",
+        "ack_mode",
+        "close_socket",
+        "closed",
+        "connection_id",
+        "early",
+        "opened_at",
+        "pending_ids",
+        "rooms",
+        "send_text",
+        "syncing",
+        "user_id",
+    )
 
     def __init__(
         self, *, user_id: int, send_text: SendText, ack_mode: bool | None, close_socket: CloseSocket | None = None
@@ -92,9 +110,9 @@ class Connection:
         self.rooms: dict[int, RoomCursor] = {}
         self.pending_ids: dict[int, tuple[int, int]] = {}  # msg_id → (room_id, seq)
         self.syncing = True
-        self.early: list[dict[str, Any]] = []
+        self.early: list[dict[str, Any]] | None = None  # live frames that came during the sync
         self.closed = False
-        self._outbox: deque[tuple[str, list[tuple[int, int]] | None]] = deque()
+        self._outbox: deque[tuple[str, list[tuple[int, int]] | None]] | None = None
         self._writing = False
         # Frames that come before the welcome frame wait here (see `start`).
         self._held: list[tuple[str, list[tuple[int, int]] | None]] | None = []
@@ -109,22 +127,27 @@ class Connection:
         if self._held is not None:
             self._held.append((text, written))
             return
-        self._outbox.append((text, written))
         if self._writing:
-            return  # the writer already draining the outbox will write this one in order
+            # Another write is awaiting the socket: queue behind it, it writes this in order.
+            if self._outbox is None:
+                self._outbox = deque()
+            self._outbox.append((text, written))
+            return
         self._writing = True
         try:
-            while self._outbox and not self.closed:
-                item, carried = self._outbox.popleft()
+            while True:
                 try:
-                    await self.send_text(item)
+                    await self.send_text(text)
                 except Exception:
                     self.closed = True
                     logger.info("write to a closed socket of user %s dropped", self.user_id)
-                    break
-                if carried and self.ack_mode is False:
-                    for room_id, seq in carried:
+                    return
+                if written and self.ack_mode is False:
+                    for room_id, seq in written:
                         engine.confirm(self.user_id, room_id, seq)
+                if not self._outbox or self.closed:
+                    return
+                text, written = self._outbox.popleft()
         finally:
             self._writing = False
 
@@ -145,6 +168,8 @@ class Connection:
 
     async def deliver(self, *, room_id: int, seq: int, msg_id: int, frame: str, resend: bool) -> None:
         if self.syncing:
+            if self.early is None:
+                self.early = []
             self.early.append({"room_id": room_id, "seq": seq, "msg_id": msg_id, "frame": frame, "resend": resend})
             return
         cursor = self.rooms.get(room_id)
@@ -242,7 +267,7 @@ class Connection:
             if position.last_seq > position.start:
                 await self.fill(room_id, upto=position.last_seq)
         self.syncing = False
-        early, self.early = self.early, []
+        early, self.early = self.early or [], None
         for item in early:
             await self.deliver(**item)
 

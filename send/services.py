@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -168,11 +169,18 @@ def message_resend(*, user: User, message_id: int) -> MessageObject:
 
 def confirmations_record(*, confirmed: Mapping[tuple[int, int], int]) -> int:
     """Raise members' confirmed seq: `{(user_id, room_id): seq}`; never lowers one. Returns the
-    number of memberships changed. One transaction for the whole batch."""
+    number of memberships changed.
+
+    One transaction, one UPDATE per distinct (room, seq): the members of a room who read the
+    same message (the usual case: a fan-out) are confirmed together, not one row at a time.
+    """
+    groups: dict[tuple[int, int], list[int]] = defaultdict(list)
+    for (user_id, room_id), seq in confirmed.items():
+        groups[(room_id, seq)].append(user_id)
     changed = 0
     with transaction.atomic():
-        for (user_id, room_id), seq in confirmed.items():
-            changed += Membership.objects.filter(user_id=user_id, room_id=room_id, acked_seq__lt=seq).update(
+        for (room_id, seq), user_ids in groups.items():
+            changed += Membership.objects.filter(room_id=room_id, user_id__in=user_ids, acked_seq__lt=seq).update(
                 acked_seq=seq
             )
     return changed

@@ -196,3 +196,23 @@ def test_an_unroutable_push_does_not_fail_the_send(
         response = send(group.client(group.alice), group.room.pk)
     assert_ok(response)
     assert Message.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_confirmations_of_a_fan_out_are_one_update_per_room_and_seq(django_assert_num_queries):
+    from meta.models import Membership, Room
+    from meta.models import User as UserModel
+    from send.services import confirmations_record
+
+    owner = UserModel.objects.create_user(username="owner9", password="x" * 8)
+    members = [UserModel.objects.create_user(username=f"reader{i}", password="x" * 8) for i in range(20)]
+    room = Room.objects.create(name="r", is_group=True, creator=owner, last_seq=7)
+    Membership.objects.bulk_create([Membership(room=room, user=u) for u in [owner, *members]])
+    confirmed = {(u.pk, room.pk): 7 for u in members} | {(owner.pk, room.pk): 5}
+    # a transaction (savepoint in tests) and one UPDATE per distinct (room, seq)
+    with django_assert_num_queries(4):
+        assert confirmations_record(confirmed=confirmed) == 21
+    assert set(Membership.objects.filter(user__in=members).values_list("acked_seq", flat=True)) == {7}
+    assert Membership.objects.get(user=owner).acked_seq == 5
+    assert confirmations_record(confirmed={(owner.pk, room.pk): 3}) == 0  # never lowered
+    assert Membership.objects.get(user=owner).acked_seq == 5
