@@ -32,7 +32,7 @@ import orjson
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from bench.httpclient import HttpError, HttpPool
+from bench.httpclient import HttpPool
 
 STAMP_PREFIX = "b"
 ACK_EVERY_SECONDS = 1.0
@@ -152,11 +152,13 @@ class Worker:
         client_timeout: float = 30.0,
         ack: bool = False,
         label: str = "direct",
+        retries: int = 0,
     ) -> dict[str, Any]:
         """Open one socket per `(user_id, token, url)`; a None url is looked up in the registry
         (and `query` appended to the `ws_url` it names), and its frames are counted under the
         gateway id the registry named; a given url's under `label`. Returns counts, errors and
-        times."""
+        times. With `retries`, a client that fails tries again (after 0.5 s, 1 s, ...), as a
+        real client would; without, a failure counts."""
         pool = HttpPool(registry, size=min(max(concurrency, 1), 64), timeout=client_timeout) if registry else None
         gate = asyncio.Semaphore(max(concurrency, 1))
         if start_at is not None:
@@ -164,7 +166,10 @@ class Worker:
         started = time.time()
         try:
             outcomes = await asyncio.gather(
-                *(self._open(group, label, spec, pool, query, gate, client_timeout, ack) for spec in clients)
+                *(
+                    self._open_retrying(group, label, spec, pool, query, gate, client_timeout, ack, retries)
+                    for spec in clients
+                )
             )
         finally:
             if pool is not None:
@@ -190,6 +195,16 @@ class Worker:
             "last_welcome": last_welcome,
             "durations": durations,
         }
+
+    async def _open_retrying(self, *args: Any) -> tuple[bool, str, float, float]:
+        *args, retries = args
+        outcome = await self._open(*args)
+        for attempt in range(retries):
+            if outcome[0]:
+                break
+            await asyncio.sleep(0.5 * (attempt + 1))
+            outcome = await self._open(*args)
+        return outcome
 
     async def _open(
         self,
@@ -239,7 +254,7 @@ class Worker:
                 await self._discard(ws)
                 code = error.rcvd.code if error.rcvd else "none"
                 return False, f"closed before the welcome (code {code})", 0.0, 0.0
-            except (OSError, HttpError, ValueError, KeyError) as error:
+            except Exception as error:  # any other failure of this one client (e.g. InvalidMessage) counts
                 await self._discard(ws)
                 return False, f"{type(error).__name__}: {str(error)[:80]}", 0.0, 0.0
             seconds = time.monotonic() - began

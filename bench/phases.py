@@ -34,6 +34,8 @@ from bench.procs import PYTHON, ServerProcess, cpu_of, cpu_of_pids, machine_busy
 from bench.stats import collapsed_summary, histogram, percentile, window_messages
 
 POLL_SECONDS = 0.025
+# The gateways' sweep delivers a lost push within DELIVERY_SWEEP_SECONDS (5 s): give it three.
+OURS_STALL_SECONDS = 15.0
 WINDOW_SECONDS = 0.25
 MAX_TRIGGER_ERRORS = 50
 
@@ -51,6 +53,7 @@ class Target:
     trigger: Callable[[int], Awaitable[bool]]  # publish into the room of that size once
     frames_per_trigger: Callable[[int], int]
     concurrency: int = 2
+    stall_seconds: float = 5.0  # no new frame for this long: the rest will not come
 
 
 @dataclass
@@ -60,6 +63,11 @@ class Progress:
     triggers: int = 0
     errors: int = 0
     changed: asyncio.Event = field(default_factory=asyncio.Event)
+    measured: list[ServerProcess] = field(default_factory=list)
+    # When a frame was last seen arrive, and the measured processes' CPU time then: a phase
+    # ends at its last frame, not after the idle wait that proves no more will come.
+    last_change: float = field(default_factory=time.time)
+    cpu_at_last_change: dict[str, float] = field(default_factory=dict)
 
     async def wait(self, seconds: float) -> None:
         self.changed.clear()
@@ -85,16 +93,20 @@ class Phases:
             received = sum(n for (_label, room), n in counts.items() if room == room_id)
             if received != progress.received:
                 progress.received = received
+                progress.last_change = time.time()
+                progress.cpu_at_last_change = cpu_of(progress.measured)
             progress.changed.set()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=POLL_SECONDS)
 
-    async def _drain(self, progress: Progress) -> float:
-        """Wait until every expected frame is in; returns when that was seen (or the timeout)."""
+    async def _drain(self, progress: Progress, *, stall_seconds: float) -> None:
+        """Wait until every expected frame is in, or none has come for `stall_seconds`, or the
+        drain timeout."""
         deadline = time.time() + self.drain_timeout
         while progress.received < progress.expected and time.time() < deadline:
+            if time.time() - progress.last_change > stall_seconds:
+                return
             await progress.wait(0.5)
-        return time.time()
 
     # --- fan-out --------------------------------------------------------------------------------
 
@@ -105,9 +117,10 @@ class Phases:
         floor = target.concurrency * target.frames_per_trigger(size)
         ceiling = max(floor, size * window_messages(size))
         await self.pool.reset()
-        progress = Progress()
+        progress = Progress(measured=target.measured)
         stop = asyncio.Event()
         cpu0 = cpu_of(target.measured)
+        progress.cpu_at_last_change = cpu0
         feeder0 = target.feeder.cpu_seconds() if target.feeder else 0.0
         load0, busy0 = cpu_of_pids(self.loadgen_pids), machine_busy_seconds()
         t0 = time.time()
@@ -136,9 +149,9 @@ class Phases:
         try:
             await asyncio.gather(*(sender() for _ in range(target.concurrency)))
             feeder1 = target.feeder.cpu_seconds() if target.feeder else 0.0
-            t_end = await self._drain(progress)
-            cpu1 = cpu_of(target.measured)
-            load1, busy1 = cpu_of_pids(self.loadgen_pids), machine_busy_seconds()
+            await self._drain(progress, stall_seconds=target.stall_seconds)
+            t_end, cpu1 = progress.last_change, progress.cpu_at_last_change
+            load1, busy1, t_now = cpu_of_pids(self.loadgen_pids), machine_busy_seconds(), time.time()
         finally:
             stop.set()
             await poller
@@ -181,7 +194,7 @@ class Phases:
             "trigger_errors": progress.errors,
             "feeder_cpu_s": round(feeder1 - feeder0, 3),
             "loadgen_cpu_s": round(load1 - load0, 3),
-            "machine_busy": round((busy1 - busy0) / wall, 2) if wall > 0 else 0.0,
+            "machine_busy": round((busy1 - busy0) / (t_now - t0), 2),
             "sockets_open": open_sockets,
             "sockets_dropped": dict(dropped),
         }
@@ -207,10 +220,11 @@ class Phases:
         count = max(1, round(rate * seconds))
         await self.pool.reset()
         await self.pool.call_all("latency_start", room_id=room_id)
-        progress = Progress()
+        progress = Progress(measured=gateways)
         stop = asyncio.Event()
         poller = asyncio.ensure_future(self._poll(room_id, progress, stop))
         cpu0 = cpu_of(gateways)
+        progress.cpu_at_last_change = cpu0
         lags: list[float] = []
         tasks: list[asyncio.Task[tuple[bool, float]]] = []
         start = time.time() + 0.2
@@ -226,8 +240,8 @@ class Phases:
             sent_for = time.time() - start
             ok = sum(1 for good, _ in outcomes if good)
             progress.expected = ok * size
-            t_end = await self._drain(progress)
-            cpu1 = cpu_of(gateways)
+            await self._drain(progress, stall_seconds=OURS_STALL_SECONDS)
+            t_end, cpu1 = progress.last_change, progress.cpu_at_last_change
         finally:
             stop.set()
             await poller
@@ -293,7 +307,7 @@ class Phases:
             cpu = send_process.cpu_seconds() - cpu0
             ok = sum(1 for good, _ in outcomes if good)
             progress.expected = ok * size
-            await self._drain(progress)
+            await self._drain(progress, stall_seconds=OURS_STALL_SECONDS)
         finally:
             stop.set()
             await poller

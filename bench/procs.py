@@ -338,12 +338,15 @@ def stop_all() -> None:
 
 
 def install_cleanup() -> None:
-    """Stop every server on exit, and turn SIGTERM/SIGHUP into an orderly exit (finally blocks run)."""
+    """Stop every server on exit; SIGINT (even when the shell started us with it ignored, as it
+    does for background jobs), SIGTERM and SIGHUP interrupt the run in order: cleanup runs, the
+    results so far are written, the exit status is 1."""
     atexit.register(stop_all)
 
     def on_signal(signum: int, frame: object) -> None:
-        raise SystemExit(128 + signum)
+        raise KeyboardInterrupt
 
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     for signum in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, on_signal)
 

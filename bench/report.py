@@ -161,6 +161,10 @@ def markdown(results: dict[str, Any], *, plot_link: str | None = None) -> str:
     lines += ["", _fanout_table(results), "", _details(results)]
     if plot_link:
         lines += ["", f"![latency distribution]({plot_link})"]
+    notes = results.get("notes", [])
+    if notes:
+        lines += ["", "Notes (requests the servers failed under load; part of the result):", ""]
+        lines += [f"- {n}" for n in notes]
     problems = results.get("problems", [])
     if problems:
         lines += ["", "Problems (the benchmark could not measure something it should have):", ""]
@@ -273,6 +277,7 @@ def plot_latency(values_ms: list[float], latency: dict[str, Any], path: Path) ->
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     figure, (hist_ax, cdf_ax) = plt.subplots(1, 2, figsize=(12, 4.5), dpi=100)
     limit = max(latency["p99_ms"] * 1.5, LATENCY_P99_TARGET_MS * 1.1) if values_ms else 60.0
@@ -293,6 +298,12 @@ def plot_latency(values_ms: list[float], latency: dict[str, Any], path: Path) ->
     if n:
         cdf_ax.plot(values_ms, [(i + 1) / n for i in range(n)], color="#3b7dd8")
         cdf_ax.set_xscale("log")
+        low = min(values_ms[0], LATENCY_P50_TARGET_MS) * 0.9
+        high = max(values_ms[-1], LATENCY_P99_TARGET_MS) * 1.1
+        ticks = [t for t in (1, 2, 5, 10, 15, 20, 30, 50, 100, 200, 500, 1000, 2000, 5000) if low <= t <= high]
+        cdf_ax.set_xlim(low, high)
+        cdf_ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+        cdf_ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     for goal in (LATENCY_P50_TARGET_MS, LATENCY_P99_TARGET_MS):
         cdf_ax.axvline(goal, color="#888", linestyle=":", linewidth=1)
     cdf_ax.set_xlabel("ms (log scale); dotted: the 15 ms and 50 ms targets")

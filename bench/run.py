@@ -45,7 +45,7 @@ from bench.clients import raise_nofile_limit
 from bench.fixtures import BenchUser
 from bench.httpclient import HttpPool
 from bench.options import Options, parse
-from bench.phases import Phases, Target, publisher_for_baseline, sender_for_ours
+from bench.phases import OURS_STALL_SECONDS, Phases, Target, publisher_for_baseline, sender_for_ours
 from bench.pool import WorkerPool
 from bench.procs import (
     PYTHON,
@@ -123,8 +123,14 @@ class Driver:
         self.query = "?ack=1" if options.acks else "?ack=0"
 
     def problem(self, text: str) -> None:
+        """The benchmark could not measure something (exit status 1)."""
         self.results["problems"].append(text)
         print(f"  PROBLEM: {text}", flush=True)
+
+    def note(self, text: str) -> None:
+        """The servers failed some requests under load: part of the result, not a broken run."""
+        self.results["notes"].append(text)
+        print(f"  note: {text}", flush=True)
 
     def say(self, text: str) -> None:
         print(f"[{time.strftime('%H:%M:%S')}] {text}", flush=True)
@@ -231,7 +237,7 @@ class Driver:
                 break
             await asyncio.sleep(0.5)
         else:
-            self.problem(f"{left} routes still recorded on {gateway_ids} {ROUTES_DRAIN_SECONDS:.0f} s after closing")
+            self.note(f"{left} routes still recorded on {gateway_ids} {ROUTES_DRAIN_SECONDS:.0f} s after closing")
             return
         reported: dict[str, int] = {}
         while time.time() < deadline:
@@ -245,7 +251,7 @@ class Driver:
                 if not any(reported.values()):
                     return
             await asyncio.sleep(0.5)
-        self.problem(f"the gateways still report sockets {ROUTES_DRAIN_SECONDS:.0f} s after closing: {reported}")
+        self.note(f"the gateways still report sockets {ROUTES_DRAIN_SECONDS:.0f} s after closing: {reported}")
 
     async def _memory_and_storm(
         self, send: ServerProcess, gateways: list[ServerProcess], gateway_ids: list[str], http: HttpPool
@@ -258,7 +264,9 @@ class Driver:
         self.results["memory"] = memory
         self.say(f"  {memory['kb_per_connection']} KB per connection, {memory['failed']} failed")
         if memory["failed"]:
-            self.problem(f"memory phase: {memory['failed']} sockets failed to open: {memory['errors']}")
+            self.note(f"memory phase: {memory['failed']} sockets failed to open: {memory['errors']}")
+        if not memory["measured_connections"]:
+            self.problem("memory phase: no socket opened")
         await self.pool.close_group("mem")
         await self._drained(http, gateway_ids)
         self.say(f"connect storm: {options.storm:,} clients at once through the registry")
@@ -270,8 +278,8 @@ class Driver:
         )
         self.results["storm"] = storm
         self.say(f"  {storm['connected']:,} connected in {storm['seconds']} s, {storm['failed']} failed")
-        if options.quick and storm["failed"]:
-            self.problem(f"connect storm: {storm['failed']} clients failed: {storm['errors']}")
+        if storm["failed"]:
+            self.note(f"connect storm: {storm['failed']} clients failed: {storm['errors']}")
         if not storm["connected"]:
             self.problem("connect storm: no client connected")
         await self.pool.close_group("storm")
@@ -307,12 +315,19 @@ class Driver:
         first few sockets open first, so one-time allocations are not counted)."""
         warm = min(WARM_SOCKETS, len(clients) // 10) if processes else 0
         first = (
-            await self.pool.connect(group=group, clients=clients[:warm], concurrency=10, **connect) if warm else None
+            await self.pool.connect(group=group, clients=clients[:warm], concurrency=10, retries=3, **connect)
+            if warm
+            else None
         )
         await asyncio.sleep(1.0 if warm else 0)
         before = sum(p.rss_bytes() for p in processes)
         result = await self.pool.connect(
-            group=group, clients=clients[warm:], concurrency=50, client_timeout=CLIENT_TIMEOUT_SECONDS, **connect
+            group=group,
+            clients=clients[warm:],
+            concurrency=50,
+            client_timeout=CLIENT_TIMEOUT_SECONDS,
+            retries=3,
+            **connect,
         )
         failed = result["failed"] + (first["failed"] if first else 0)
         if failed:
@@ -358,6 +373,7 @@ class Driver:
             trigger=trigger,
             frames_per_trigger=lambda size: size,
             concurrency=options.concurrency,
+            stall_seconds=OURS_STALL_SECONDS,
         )
         for size in options.rooms:
             await asyncio.sleep(SETTLE_SECONDS)
@@ -385,11 +401,10 @@ class Driver:
         self.results["latency"] = latency
         self.latency_values = values
         self.say(f"  p50 {latency['p50_ms']} ms, p95 {latency['p95_ms']} ms, p99 {latency['p99_ms']} ms")
-        if not latency["samples"] or latency["send_errors"] or latency["samples"] < latency["expected_samples"]:
-            self.problem(
-                f"latency phase: {latency['samples']} of {latency['expected_samples']} deliveries timed, "
-                f"{latency['send_errors']} send errors"
-            )
+        if latency["send_errors"]:
+            self.note(f"latency phase: {latency['send_errors']} send_message requests failed")
+        if not latency["samples"] or latency["samples"] < latency["expected_samples"]:
+            self.problem(f"latency phase: {latency['samples']} of {latency['expected_samples']} deliveries arrived")
         rate = self._send_rate(server)
         for size in options.send_rooms:
             await asyncio.sleep(SETTLE_SECONDS)
@@ -404,8 +419,10 @@ class Driver:
             )
             self.results["sending"].append(row)
             self.say(f"  {row['calls_per_cpu_s']:,} send_message per send CPU-second")
-            if row["errors"] or row["lost"] or not row["calls"]:
-                self.problem(f"sending, room of {size}: {row['errors']} errors, {row['lost']} frames lost")
+            if row["errors"]:
+                self.note(f"sending, room of {size}: {row['errors']} send_message requests failed")
+            if row["lost"] or not row["calls"]:
+                self.problem(f"sending, room of {size}: {row['calls']} calls stored, {row['lost']} frames lost")
         if options.profile:
             profiles = self.results["profile"] = []
             largest, smallest = max(options.rooms), min(options.rooms)
@@ -456,15 +473,18 @@ class Driver:
             f"{row['frames_per_cpu_s']:,.0f} per CPU-second"
         )
         where = f"fan-out {row['target']} on {row['server']}, room of {row['room_size']}"
+        # Ours promises every frame (API.md §5.4): a loss is a broken run. A baseline promises
+        # nothing (the stock layer drops on full channels): its losses are part of its result.
+        report_loss = self.problem if row["target"] == "ours" else self.note
         if row["lost"]:
-            self.problem(f"{where}: {row['lost']:,} of {row['expected']:,} frames never arrived")
+            report_loss(f"{where}: {row['lost']:,} of {row['expected']:,} frames never arrived")
             self._dump_stacks(where, processes)
         if not row["frames"]:
             self.problem(f"{where}: no frame delivered")
         if row["trigger_errors"]:
-            self.problem(f"{where}: {row['trigger_errors']} publish requests failed")
+            self.note(f"{where}: {row['trigger_errors']} publish requests failed")
         if row["sockets_dropped"]:
-            self.problem(f"{where}: sockets closed by the server: {row['sockets_dropped']}")
+            report_loss(f"{where}: sockets closed by the server: {row['sockets_dropped']}")
 
     # --- baselines ------------------------------------------------------------------------------
 
@@ -617,6 +637,7 @@ def main(argv: list[str] | None = None) -> int:
         "sending": [],
         "connection_memory": [],
         "problems": [],
+        "notes": [],
     }
     env = RunEnv.create(database_name=options.database_name)
     latency_values: list[float] = []

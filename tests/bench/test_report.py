@@ -142,3 +142,12 @@ def test_a_readme_without_markers_is_left_alone(tmp_path):
     readme.write_text("# Title\n")
     assert not readme_update(readme, "table\n")
     assert readme.read_text() == "# Title\n"
+
+
+def test_server_failures_under_load_are_notes_not_problems():
+    data = results(notes=["connect storm: 12 clients failed: {'registry answered 503': 12}"])
+    data["targets"] = evaluate(data)
+    text = markdown(data)
+    assert "Notes (requests the servers failed under load; part of the result):" in text
+    assert "- connect storm: 12 clients failed: {'registry answered 503': 12}" in text
+    assert "Problems" not in text
