@@ -9,8 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from chatproject import metrics
@@ -114,25 +113,26 @@ def message_send(*, sender: User, room_id: int, content: Any, client_msg_id: str
             return message_object(existing)
     try:
         with transaction.atomic():
-            room = Room.objects.select_for_update().filter(pk=room_id).first()
-            if room is None:
+            seq = _room_seq_next(room_id=room_id)  # locks the room row until commit
+            if seq is None:
                 raise NotFound(f"room {room_id} does not exist")
-            membership = Membership.objects.filter(room=room, user=sender).first()
-            if membership is None:
+            # The members at this moment: the recipients, and whether the sender is one of them.
+            members = dict(Membership.objects.filter(room_id=room_id).values_list("user_id", "muted_until"))
+            if sender.pk not in members:
                 raise Forbidden(f"you are not a member of room {room_id}")
-            if membership.muted_until is not None and membership.muted_until > timezone.now():
-                raise Forbidden(f"you are muted in room {room_id} until {iso_utc(membership.muted_until)}")
+            muted_until = members[sender.pk]
+            if muted_until is not None and muted_until > timezone.now():
+                raise Forbidden(f"you are muted in room {room_id} until {iso_utc(muted_until)}")
             if client_msg_id is not None:
                 existing = _existing_for_client_msg_id(sender_id=sender.pk, client_msg_id=client_msg_id)
                 if existing is not None:
+                    transaction.set_rollback(True)  # give the seq back
                     return message_object(existing)
-            seq = room.last_seq + 1
-            Room.objects.filter(pk=room.pk).update(last_seq=F("last_seq") + 1)
             message = Message.objects.create(
-                room=room, sender=sender, seq=seq, client_msg_id=client_msg_id, content=content
+                room_id=room_id, sender=sender, seq=seq, client_msg_id=client_msg_id, content=content
             )
             obj = message_object(message)
-            recipients = list(Membership.objects.filter(room=room).values_list("user_id", flat=True))
+            recipients = list(members)
             transaction.on_commit(lambda: _message_committed(message=obj, user_ids=recipients))
     except IntegrityError:
         # The same client_msg_id raced in through another room: the first one wins.
@@ -142,6 +142,18 @@ def message_send(*, sender: User, room_id: int, content: Any, client_msg_id: str
                 return message_object(existing)
         raise
     return obj
+
+
+def _room_seq_next(*, room_id: int) -> int | None:
+    """Take the room's next seq: one statement that also locks the room row until commit, so
+    sends to one room are serialised and seqs have no gap. None when there is no such room."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {Room._meta.db_table} SET last_seq = last_seq + 1 WHERE id = %s RETURNING last_seq",  # noqa: S608
+            [room_id],
+        )
+        row = cursor.fetchone()
+    return row[0] if row else None
 
 
 def _message_committed(*, message: MessageObject, user_ids: list[int]) -> None:
