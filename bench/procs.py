@@ -190,6 +190,19 @@ def machine_description(*, redis_version: str, postgres: str) -> dict[str, objec
     }
 
 
+def code_version() -> dict[str, object]:
+    """The commit the servers run, and the tracked files changed since (a run states what it
+    measured)."""
+
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True, timeout=30, check=False)
+        return done.stdout if done.returncode == 0 else ""
+
+    # Porcelain lines are "XY path": two status columns, a space, the path.
+    changed = [line[3:] for line in git("status", "--porcelain", "--untracked-files=no").splitlines() if line]
+    return {"commit": git("rev-parse", "--short=12", "HEAD").strip() or "?", "modified": changed}
+
+
 def _package_versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 

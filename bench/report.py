@@ -144,8 +144,11 @@ def markdown(results: dict[str, Any], *, plot_link: str | None = None) -> str:
     mode = (
         "quick (`--quick`: tiny sizes, proves the harness; figures not comparable)" if results.get("quick") else "full"
     )
+    code = results.get("code", {})
+    modified = code.get("modified") or []
+    version = f"commit {code.get('commit', '?')}" + (f" with {len(modified)} modified files" if modified else "")
     lines = [
-        f"Run of {results.get('started_at', '?')}, {mode}, {results.get('duration_s', 0):.0f} s. "
+        f"Run of {results.get('started_at', '?')} ({version}), {mode}, {results.get('duration_s', 0):.0f} s. "
         f"Machine: {machine.get('nproc', '?')} × {machine.get('cpu_model', '?')}, "
         f"{machine.get('memory_gib', '?')} GiB, "
         f"Linux {machine.get('kernel', '?')}; Python {machine.get('python', '?')}, Redis {machine.get('redis', '?')}, "

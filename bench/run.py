@@ -53,6 +53,7 @@ from bench.procs import (
     BenchError,
     RunEnv,
     ServerProcess,
+    code_version,
     database_drop,
     database_migrate,
     database_recreate,
@@ -649,6 +650,7 @@ def main(argv: list[str] | None = None) -> int:
         redis_version = redis_check(env.redis_url)
         database_recreate(env.database_url)
         database_migrate(env, log_dir)
+        results["code"] = code_version()
         results["machine"] = machine_description(
             redis_version=redis_version, postgres=postgres_version(env.database_url)
         )
