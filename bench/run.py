@@ -682,6 +682,13 @@ def main(argv: list[str] | None = None) -> int:
         if not options.keep_logs:
             database_drop(env.database_url)
     results["load_average_end"] = list(os.getloadavg())
+    code_end = code_version()
+    if "code" in results and code_end != results["code"]:
+        results["code_end"] = code_end
+        results["notes"].append(
+            f"the code changed during the run (commit {results['code']['commit']} → {code_end['commit']}, "
+            f"modified {code_end['modified']}): servers started later may have run the newer code"
+        )
     results["duration_s"] = round(time.time() - began, 1)
     table = _write(results, out_dir, latency_values, quick=options.quick)
     print("\n" + table, flush=True)
