@@ -183,7 +183,16 @@ if REDIS_URL:
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
-                "hosts": [{"address": REDIS_URL, "max_connections": REDIS_POOL_SIZE}],
+                # redis-py 8's default socket timeout (5 s) equals channels-redis's blocking
+                # receive (5 s): every idle receive would time out. Keep it well above.
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        "max_connections": REDIS_POOL_SIZE,
+                        "socket_timeout": env_float("REDIS_SOCKET_TIMEOUT_SECONDS", 15.0),
+                        "socket_connect_timeout": 5,
+                    }
+                ],
                 "prefix": env_str("CHANNEL_LAYER_PREFIX", "chat"),
                 "capacity": env_int("CHANNEL_LAYER_CAPACITY", 5000),
                 "expiry": 60,
