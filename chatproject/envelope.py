@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import JsonResponse
+from rest_framework import serializers
 from rest_framework.response import Response
 
 
@@ -27,3 +28,10 @@ def error_body(status: int, msg: str, errors: dict[str, list[str]] | None = None
 def json_error(status: int, msg: str, **extra: Any) -> JsonResponse:
     """An error reply from plain Django code (middleware, catch-all views)."""
     return JsonResponse(error_body(status, msg, **extra), status=status)
+
+
+def validated(serializer_class: type[serializers.Serializer], data: Any) -> dict[str, Any]:
+    """`data` checked by `serializer_class`; a ValidationError becomes the 400 envelope."""
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
@@ -11,17 +9,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from chatproject.envelope import ok
+from chatproject.envelope import ok, validated
 from meta import selectors, services
 from meta import serializers as s
 from meta.throttles import LoginThrottle, RegisterThrottle
 from meta.tokens import access_token_from_refresh, token_pair_for_user
-
-
-def _valid(serializer_class: type[serializers.Serializer], data: Any) -> dict[str, Any]:
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return dict(serializer.validated_data)
 
 
 class _PublicView(APIView):
@@ -45,7 +37,7 @@ class RegisterView(_PublicView):
         },
     )
     def post(self, request: Request) -> Response:
-        user = services.user_register(**_valid(s.RegisterInput, request.data))
+        user = services.user_register(**validated(s.RegisterInput, request.data))
         return ok({"user_id": user.pk, "username": user.username}, "registered")
 
 
@@ -73,7 +65,7 @@ class LoginView(_PublicView):
         },
     )
     def post(self, request: Request) -> Response:
-        user = services.user_authenticate(**_valid(s.LoginInput, request.data))
+        user = services.user_authenticate(**validated(s.LoginInput, request.data))
         pair = token_pair_for_user(user=user)
         return ok(
             {
@@ -107,7 +99,7 @@ class TokenRefreshView(_PublicView):
         },
     )
     def post(self, request: Request) -> Response:
-        pair = access_token_from_refresh(raw=_valid(s.RefreshInput, request.data)["refresh"])
+        pair = access_token_from_refresh(raw=validated(s.RefreshInput, request.data)["refresh"])
         return ok({"token": pair.access, "expires_in": pair.expires_in}, "token refreshed")
 
 
@@ -128,7 +120,7 @@ class GroupCreateView(APIView):
         },
     )
     def post(self, request: Request) -> Response:
-        room = services.room_create(actor=request.user, **_valid(s.GroupCreateInput, request.data))
+        room = services.room_create(actor=request.user, **validated(s.GroupCreateInput, request.data))
         return ok({"room_id": room.pk}, "room ready")
 
 
@@ -147,7 +139,7 @@ class AddMemberView(APIView):
         },
     )
     def post(self, request: Request) -> Response:
-        data = _valid(s.AddMemberInput, request.data)
+        data = validated(s.AddMemberInput, request.data)
         membership = services.member_add(actor=request.user, room_id=data["room_id"], user_id=data["member_id"])
         return ok({"room_id": membership.room_id, "user_id": membership.user_id}, "member added")
 
@@ -173,7 +165,7 @@ class AddMembersView(APIView):
         },
     )
     def post(self, request: Request) -> Response:
-        data = _valid(s.AddMembersInput, request.data)
+        data = validated(s.AddMembersInput, request.data)
         result = services.members_add(actor=request.user, room_id=data["room_id"], user_ids=data["member_ids"])
         return ok({"added": result.added, "already_members": result.already_members}, "members added")
 
@@ -194,7 +186,7 @@ class RemoveMemberView(APIView):
         },
     )
     def post(self, request: Request) -> Response:
-        services.member_remove(actor=request.user, **_valid(s.RemoveMemberInput, request.data))
+        services.member_remove(actor=request.user, **validated(s.RemoveMemberInput, request.data))
         return ok(msg="member removed")
 
 
@@ -213,7 +205,7 @@ class JoinView(APIView):
         },
     )
     def post(self, request: Request) -> Response:
-        membership = services.room_join(actor=request.user, **_valid(s.RoomIdInput, request.data))
+        membership = services.room_join(actor=request.user, **validated(s.RoomIdInput, request.data))
         return ok({"room_id": membership.room_id, "role": membership.role}, "joined")
 
 
@@ -235,7 +227,7 @@ class JoinRequestView(APIView):
         },
     )
     def post(self, request: Request) -> Response:
-        join_request = services.join_request_create(actor=request.user, **_valid(s.JoinRequestInput, request.data))
+        join_request = services.join_request_create(actor=request.user, **validated(s.JoinRequestInput, request.data))
         return ok({"request_id": join_request.pk}, "join request filed")
 
 
@@ -254,7 +246,7 @@ class JoinRequestsView(APIView):
         },
     )
     def get(self, request: Request) -> Response:
-        pending = selectors.join_requests_pending(actor=request.user, **_valid(s.RoomIdQuery, request.query_params))
+        pending = selectors.join_requests_pending(actor=request.user, **validated(s.RoomIdQuery, request.query_params))
         return ok({"requests": s.JoinRequestOut(pending, many=True).data})
 
 
@@ -276,7 +268,7 @@ class JoinRespondView(APIView):
         },
     )
     def post(self, request: Request) -> Response:
-        join_request = services.join_request_respond(actor=request.user, **_valid(s.JoinRespondInput, request.data))
+        join_request = services.join_request_respond(actor=request.user, **validated(s.JoinRespondInput, request.data))
         return ok({"request_id": join_request.pk, "status": join_request.status}, f"request {join_request.status}")
 
 
@@ -292,7 +284,9 @@ class ChangeNicknameView(APIView):
         },
     )
     def post(self, request: Request) -> Response:
-        membership = services.member_nickname_change(actor=request.user, **_valid(s.ChangeNicknameInput, request.data))
+        membership = services.member_nickname_change(
+            actor=request.user, **validated(s.ChangeNicknameInput, request.data)
+        )
         return ok({"room_id": membership.room_id, "nickname": membership.nickname}, "nickname changed")
 
 
@@ -313,7 +307,7 @@ class ChangeMemberRoleView(APIView):
         },
     )
     def post(self, request: Request) -> Response:
-        membership = services.member_role_change(actor=request.user, **_valid(s.ChangeRoleInput, request.data))
+        membership = services.member_role_change(actor=request.user, **validated(s.ChangeRoleInput, request.data))
         return ok(
             {"room_id": membership.room_id, "user_id": membership.user_id, "role": membership.role}, "role changed"
         )
@@ -337,7 +331,7 @@ class SearchView(APIView):
         },
     )
     def get(self, request: Request) -> Response:
-        page = selectors.room_search(**_valid(s.SearchQuery, request.query_params))
+        page = selectors.room_search(**validated(s.SearchQuery, request.query_params))
         return ok({"rooms": s.SearchRoomOut(page.rooms, many=True).data, "total": page.total})
 
 
@@ -376,6 +370,6 @@ class MembersView(APIView):
         },
     )
     def get(self, request: Request) -> Response:
-        data = _valid(s.RoomIdQuery, request.query_params)
+        data = validated(s.RoomIdQuery, request.query_params)
         members = selectors.room_members_list(user_id=request.user.pk, room_id=data["room_id"])
         return ok({"members": s.RoomMemberOut(members, many=True).data})

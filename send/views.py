@@ -8,7 +8,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from chatproject.envelope import ok
+from chatproject.envelope import ok, validated
 from chatproject.openapi import MessageObjectField
 from chatproject.permissions import InternalAPIView
 from meta.serializers import IdField, UtcDateTimeField
@@ -44,7 +44,7 @@ class SendMessageView(APIView):
         },
     )
     def post(self, request: Request) -> Response:
-        data = _valid(SendMessageInput, request.data)
+        data = validated(SendMessageInput, request.data)
         message = services.message_send(
             sender=request.user,
             room_id=data["room_id"],
@@ -80,7 +80,7 @@ class ResendMessageView(APIView):
         },
     )
     def post(self, request: Request) -> Response:
-        data = _valid(ResendMessageInput, request.data)
+        data = validated(ResendMessageInput, request.data)
         message = services.message_resend(user=request.user, message_id=data["message_id"])
         return ok({"msgID": message["id"]}, "message resent")
 
@@ -109,7 +109,7 @@ class MessageHistoryView(APIView):
         },
     )
     def get(self, request: Request) -> Response:
-        query = _valid(HistoryQuery, request.query_params)
+        query = validated(HistoryQuery, request.query_params)
         page = selectors.message_history(
             user_id=request.user.pk,
             room_id=query["room_id"],
@@ -133,7 +133,7 @@ class PushbackView(InternalAPIView, APIView):
         responses={200: OpenApiResponse(description="kept for delivery; no `data`")},
     )
     def post(self, request: Request) -> Response:
-        data = _valid(PushbackInput, request.data)
+        data = validated(PushbackInput, request.data)
         services.pushback_accept(target_id=data["target_id"], frame=data["forward_req"])
         return ok(msg="kept for delivery")
 
@@ -148,12 +148,6 @@ class NotifyOnlineView(InternalAPIView, APIView):
         responses={202: OpenApiResponse(description="delivery scheduled; no `data`")},
     )
     def post(self, request: Request) -> Response:
-        data = _valid(NotifyOnlineInput, request.data)
+        data = validated(NotifyOnlineInput, request.data)
         services.user_owed_deliver(user_id=data["target_id"])
         return ok(msg="delivery scheduled", status=202)
-
-
-def _valid(serializer_class: type, data: object) -> dict:
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
