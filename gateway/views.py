@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from asgiref.sync import async_to_sync
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema, inline_serializer
 from rest_framework import serializers
@@ -11,7 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from chatproject.envelope import ok
+from chatproject.envelope import ok, validated
 from chatproject.permissions import InternalAPIView
 from gateway.hub import hub
 from gateway.serializers import ForwardInput
@@ -74,9 +72,7 @@ class ForwardView(InternalAPIView, APIView):
         },
     )
     def post(self, request: Request) -> Response:
-        serializer = ForwardInput(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data: dict[str, Any] = serializer.validated_data
+        data = validated(ForwardInput, request.data)
         targets = list(dict.fromkeys(data["target_ids"]))
         # The hub belongs to the event loop: hop onto it for the writes.
         delivered, not_here = async_to_sync(_write_local)(targets, encode(data["frame"]))

@@ -12,7 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from chatproject.envelope import json_error, ok
+from chatproject.envelope import json_error, ok, validated
 from chatproject.exceptions import NotAuthenticated
 from chatproject.openapi import JWT_SCHEME
 from chatproject.permissions import InternalAPIView
@@ -81,9 +81,7 @@ class GatewayRegisterView(InternalAPIView, APIView):
         responses={200: _GATEWAY},
     )
     def post(self, request: Request) -> Response:
-        serializer = GatewayRegisterSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
+        data = validated(GatewayRegisterSerializer, request.data)
         gateway = services.gateway_register(
             gateway_id=data["gateway_id"],
             address=data["address"],
@@ -108,9 +106,8 @@ class GatewayHeartbeatView(InternalAPIView, APIView):
         },
     )
     def post(self, request: Request) -> Response:
-        serializer = GatewayHeartbeatSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        gateway = services.gateway_heartbeat(**serializer.validated_data)
+        data = validated(GatewayHeartbeatSerializer, request.data)
+        gateway = services.gateway_heartbeat(**data)
         return ok(gateway_data(gateway), "heartbeat received")
 
 
@@ -178,9 +175,8 @@ class GatewayAvailableView(APIView):
     )
     def get(self, request: Request) -> Response:
         query = {key: value for key, value in request.query_params.items() if key == "user_id" and value != ""}
-        serializer = AvailableQuerySerializer(data=query)
-        serializer.is_valid(raise_exception=True)
-        user_id = serializer.validated_data.get("user_id")
+        data = validated(AvailableQuerySerializer, query)
+        user_id = data.get("user_id")
         if user_id is None:
             user_id = _user_id_from_bearer(request)
         gateway = services.gateway_choose(user_id=user_id)
@@ -207,9 +203,7 @@ class SendRegisterView(InternalAPIView, APIView):
         responses={200: _SEND_INSTANCE},
     )
     def post(self, request: Request) -> Response:
-        serializer = SendRegisterSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
+        data = validated(SendRegisterSerializer, request.data)
         instance = services.send_instance_register(
             instance_id=data["instance_id"], address=data["address"], port=data["port"], url=data.get("url") or None
         )
@@ -229,9 +223,8 @@ class SendHeartbeatView(InternalAPIView, APIView):
         },
     )
     def post(self, request: Request) -> Response:
-        serializer = SendHeartbeatSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        instance = services.send_instance_heartbeat(**serializer.validated_data)
+        data = validated(SendHeartbeatSerializer, request.data)
+        instance = services.send_instance_heartbeat(**data)
         return ok(send_instance_data(instance), "heartbeat received")
 
 
@@ -304,10 +297,9 @@ class UserConnectView(InternalAPIView, APIView):
         },
     )
     def post(self, request: Request) -> Response:
-        serializer = UserConnectionSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        services.user_connect(**serializer.validated_data)
-        return ok(serializer.validated_data, "connection recorded")
+        data = validated(UserConnectionSerializer, request.data)
+        services.user_connect(**data)
+        return ok(data, "connection recorded")
 
 
 class UserDisconnectView(InternalAPIView, APIView):
@@ -320,10 +312,9 @@ class UserDisconnectView(InternalAPIView, APIView):
         responses={200: _CONNECTION},
     )
     def post(self, request: Request) -> Response:
-        serializer = UserConnectionSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        services.user_disconnect(**serializer.validated_data)
-        return ok(serializer.validated_data, "disconnection recorded")
+        data = validated(UserConnectionSerializer, request.data)
+        services.user_disconnect(**data)
+        return ok(data, "disconnection recorded")
 
 
 class RoutesBatchView(InternalAPIView, APIView):
@@ -362,9 +353,8 @@ class RoutesBatchView(InternalAPIView, APIView):
         },
     )
     def post(self, request: Request) -> Response:
-        serializer = RoutesBatchSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        routes = selectors.routes_for_users(user_ids=serializer.validated_data["user_ids"])
+        data = validated(RoutesBatchSerializer, request.data)
+        routes = selectors.routes_for_users(user_ids=data["user_ids"])
         return ok({str(user_id): route for user_id, route in routes.items()})
 
 
