@@ -68,9 +68,11 @@ node_modules/.package-lock.json: package.json package-lock.json
 		echo "      Install Node.js 20+ with npm, then run: make browser-deps"; \
 	fi
 
+# ruff, and the layer contract (pyproject.toml [tool.importlinter]): no import points up a layer.
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 
 format: $(STAMP)
 	$(BIN)/ruff format .

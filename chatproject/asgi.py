@@ -12,7 +12,7 @@ django_asgi_app = get_asgi_application()
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from gateway.routing import websocket_urlpatterns  # noqa: E402
-from registry.lifecycle import RegistryLifecycleMiddleware  # noqa: E402
+from runtime.lifecycle import RegistryLifecycleMiddleware  # noqa: E402
 
 # The lifecycle wrapper registers this process in the registry and keeps it alive.
 application = RegistryLifecycleMiddleware(

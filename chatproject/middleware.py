@@ -15,6 +15,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from chatproject import metrics
 from chatproject.envelope import json_error
+from chatproject.exception_handler import exception_to_reply
 
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -121,8 +122,6 @@ class JsonErrorMiddleware:
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if request.path.startswith("/admin/"):
             return None
-        from chatproject.exception_handler import exception_to_reply
-
         status, body, headers = exception_to_reply(exception)
         response = JsonResponse(body, status=status)
         for name, value in headers.items():

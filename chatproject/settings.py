@@ -95,6 +95,7 @@ INSTALLED_APPS = [
     "send",
     "gateway",
     "registry",
+    "runtime",
 ]
 
 MIDDLEWARE = [
@@ -244,7 +245,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "persistAuthorization": True, "displayOperationId": True},
     "POSTPROCESSING_HOOKS": [
-        "chatproject.openapi.add_plain_endpoints",
+        "chatproject.openapi.hooks.add_plain_endpoints",
         "drf_spectacular.hooks.postprocess_schema_enums",
     ],
 }
@@ -342,7 +343,7 @@ if REGISTRY_HEARTBEAT_SECONDS <= 0 or REGISTRY_DEAD_AFTER_SECONDS <= REGISTRY_HE
 REGISTRY_URL = env_str("REGISTRY_URL").rstrip("/")
 # This process as a gateway and as a send instance. Unset values derive from the port the
 # process serves on (8000 until `manage.py serve --port N` or the first request tells it, see
-# registry.identity): GATEWAY_ID "gw-<hostname>-<port>", GATEWAY_WS_URL
+# runtime.identity): GATEWAY_ID "gw-<hostname>-<port>", GATEWAY_WS_URL
 # "ws://<address>:<port>/api/ws", SEND_INSTANCE_ID "send-<hostname>-<port>", SEND_URL
 # "http://<address>:<port>". Stable across restarts; set GATEWAY_ID explicitly in a cluster.
 import socket as _socket  # noqa: E402

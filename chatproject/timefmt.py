@@ -14,3 +14,8 @@ def iso_utc(dt: datetime) -> str:
         raise ValueError("iso_utc() needs a timezone-aware datetime")
     utc = dt.astimezone(UTC)
     return f"{utc:%Y-%m-%dT%H:%M:%S}.{utc.microsecond // 1000:03d}Z"
+
+
+def unix_ms(dt: datetime) -> int:
+    """`dt` as milliseconds since the Unix epoch (the wire's `*_ms` fields)."""
+    return int(dt.timestamp() * 1000)

@@ -6,6 +6,8 @@ class GatewayConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from gateway import daphne_compat
+        from gateway import metrics
+        from gateway.delivery import delivery_engine
 
-        daphne_compat.install()
+        engine = delivery_engine()
+        metrics.register_collector(lambda: (engine.gateway_id, engine.hub.connection_count(), engine.hub.user_count()))

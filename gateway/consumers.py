@@ -10,44 +10,58 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from chatproject.exceptions import NotAuthenticated
+from chatproject.frames import (
+    CLOSE_BAD_TOKEN,
+    CLOSE_BANNED,
+    CLOSE_POLICY,
+    CLOSE_TOO_BIG,
+    CLOSE_TOO_MANY,
+    CLOSE_TRY_AGAIN,
+    MAX_FRAME_BYTES,
+    decode,
+    encode,
+    error_frame,
+    pong_frame,
+    welcome_frame,
+)
+from chatproject.ids import is_id
+from chatproject.offloop import off_loop
 from gateway import services
 from gateway.auth import handshake_credentials, origin_allowed
-from gateway.delivery import Connection, db, engine
-from gateway.hub import hub
+from gateway.delivery import Connection, DeliveryEngine, delivery_engine
 from meta.tokens import UserBanned
-from registry.identity import serves_gateway
-from send.representation import decode, encode, error_frame, pong_frame, welcome_frame
 
 logger = logging.getLogger(__name__)
 
-CLOSE_GOING_AWAY = 1001
-CLOSE_POLICY = 1008
-CLOSE_TOO_BIG = 1009
-CLOSE_TRY_AGAIN = 1013
-CLOSE_BAD_TOKEN = 4401
-CLOSE_BANNED = 4403
-CLOSE_TOO_MANY = 4409
-MAX_FRAME_BYTES = 64 * 1024
-_MAX_ID = 2**53 - 1
-
 
 class ChatConsumer(AsyncWebsocketConsumer):
+    """One socket: authenticates the handshake, hands the socket to the delivery engine, and
+    turns the client's frames (ack, ping) into calls on its `Connection`. Thin: ordering,
+    confirmation and redelivery are the engine's."""
+
     # No channel-layer channel per socket: the gateway's one channel feeds every socket here.
     channel_layer_alias = "__gateway_sockets_use_no_layer__"
 
     connection: Connection | None = None
+    engine: DeliveryEngine
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         # Channels runs aclose_old_connections (a thread hop) before every handler; these
-        # handlers touch the database only through `db()`, which closes connections itself.
+        # handlers touch the database only through `off_loop()`, which closes connections itself.
         handler = getattr(self, message["type"].replace(".", "_"), None)
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")
         await handler(message)
 
     async def websocket_connect(self, message: dict[str, Any]) -> None:
+        """Accept an authenticated user's socket (else refuse it with its close code: 1013 on a
+        process that is no gateway or when the database fails, 1008 for a foreign origin, 4401
+        for a bad token, 4403 for a banned user, 4409 beyond the per-user limit), record its
+        route, then write the welcome frame and everything the user is owed, before any newer
+        live frame."""
         credentials = handshake_credentials(self.scope)
-        if not serves_gateway():
+        self.engine = engine = delivery_engine()
+        if engine.gateway_id is None:
             # Not a gateway process: its sockets would have no route. Clients find a gateway
             # with GET /registry/gateway/available.
             await self._refuse(CLOSE_TRY_AGAIN, credentials.subprotocol)
@@ -59,7 +73,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self._refuse(CLOSE_BAD_TOKEN, credentials.subprotocol)
             return
         try:
-            user_id = await db(services.socket_user)(token=credentials.token)
+            user_id = await off_loop(services.socket_user)(token=credentials.token)
         except UserBanned:
             await self._refuse(CLOSE_BANNED, credentials.subprotocol)
             return
@@ -71,12 +85,13 @@ class ChatConsumer(AsyncWebsocketConsumer):
             logger.warning("could not authenticate a socket; refused with 1013", exc_info=True)
             await self._refuse(CLOSE_TRY_AGAIN, credentials.subprotocol)
             return
+        hub = engine.hub
         if len(tuple(hub.sockets_of(user_id))) >= settings.WS_MAX_CONNECTIONS_PER_USER:
             await self._refuse(CLOSE_TOO_MANY, credentials.subprotocol)
             return
         engine.ensure_started()
         await self.accept(subprotocol=credentials.subprotocol)
-        connection = Connection(
+        connection = engine.connection(
             user_id=user_id, send_text=self._send_text, ack_mode=credentials.ack_mode, close_socket=self._close_with
         )
         self.connection = connection
@@ -84,8 +99,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
         # only after it, so that whatever is sent once the client has the welcome comes live.
         hub.add(connection)
         try:
-            positions = await db(services.socket_open)(
-                user_id=user_id, gateway_id=engine.gateway_id, connection_id=connection.connection_id
+            positions = await off_loop(services.socket_open)(
+                user_id=user_id,
+                gateway_id=engine.gateway_id,
+                connection_id=connection.connection_id,
+                register_again=engine.register_again,
             )
         except Exception:
             logger.warning("could not open the socket of user %s; closed with 1013", user_id, exc_info=True)
@@ -107,6 +125,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self.base_send({"type": "websocket.send", "text": text})
 
     async def websocket_receive(self, message: dict[str, Any]) -> None:
+        """A client frame: `ack` and `ping` act on the connection; anything else gets an `error`
+        frame and the socket stays open; a frame over 64 KiB closes it with 1009."""
         connection = self.connection
         if connection is None:
             return
@@ -141,17 +161,14 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self._error(connection, 400, "a frame needs a string `type` (ack or ping)")
 
     async def _ack(self, connection: Connection, frame: dict[str, Any]) -> None:
-        def valid_int(value: Any, minimum: int) -> bool:
-            return isinstance(value, int) and not isinstance(value, bool) and minimum <= value <= _MAX_ID
-
         if "id" in frame:
-            if not valid_int(frame["id"], 1):
+            if not is_id(frame["id"]):
                 await self._error(connection, 400, "ack: `id` must be a message id")
                 return
             connection.ack_one(frame["id"])
             return
         room_id, seq = frame.get("room_id"), frame.get("seq")
-        if not valid_int(room_id, 1) or not valid_int(seq, 0):
+        if not is_id(room_id) or not is_id(seq, minimum=0):
             await self._error(connection, 400, "ack: send {room_id, seq} (cumulative) or {id} (one message)")
             return
         connection.ack_cumulative(room_id, seq)
@@ -160,14 +177,16 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await connection.write(encode(error_frame(code=code, msg=msg)))
 
     async def websocket_disconnect(self, message: dict[str, Any]) -> None:
+        """The socket is gone: drop it from the hub, write what it confirmed now (so a quick
+        reconnect is not owed it again), and remove its route."""
         connection = self.connection
         if connection is not None:
+            engine = self.engine
             connection.closed = True
-            hub.remove(connection)
-            # Write what this socket confirmed now, so a quick reconnect is not owed it again.
+            engine.hub.remove(connection)
             await engine.flush_confirmations()
             try:
-                await db(services.socket_close)(
+                await off_loop(services.socket_close)(
                     user_id=connection.user_id, gateway_id=engine.gateway_id, connection_id=connection.connection_id
                 )
             except Exception:

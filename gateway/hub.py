@@ -1,7 +1,8 @@
 """The sockets this process holds, by user: the in-process fan-out table of a gateway.
 
 Only the event loop touches it (consumers add and remove themselves on connect and
-disconnect), so it needs no lock. The registry heartbeat reads its counts.
+disconnect), so it needs no lock. The delivery engine owns one (`delivery_engine().hub`); the
+runtime's heartbeat and the metrics read its counts.
 """
 
 from __future__ import annotations
@@ -55,6 +56,3 @@ class Hub:
 
     def all_sockets(self) -> list[Socket]:
         return [s for sockets in self._by_user.values() for s in sockets.values()]
-
-
-hub = Hub()

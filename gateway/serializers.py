@@ -9,8 +9,6 @@ from rest_framework import serializers
 from meta.serializers import IdField
 from send.serializers import FrameField
 
-FRAME_FIELDS = ("id", "type", "room_id", "sender_id", "payload")
-
 
 class ForwardInput(serializers.Serializer):
     """`{"target_ids", "frame"}`, or the original flat form with the frame's fields beside

@@ -1,6 +1,8 @@
-"""The database work of opening and closing a socket: one call each, off the event loop."""
+"""The database work of opening and closing a socket: one call each, run off the event loop."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from chatproject.exceptions import NotFound
 from meta.tokens import user_for_access_token
@@ -14,16 +16,21 @@ def socket_user(*, token: str) -> int:
     return user_for_access_token(token).pk
 
 
-def socket_open(*, user_id: int, gateway_id: str, connection_id: str) -> dict[int, RoomPosition]:
+def socket_open(
+    *, user_id: int, gateway_id: str, connection_id: str, register_again: Callable[[], None] | None = None
+) -> dict[int, RoomPosition]:
     """Record the route of a new socket, then read where the user stands in each room. In this
-    order: a message stored after the read is pushed here, one stored before is in the read."""
+    order: a message stored after the read is pushed here, one stored before is in the read.
+
+    When the registry has forgotten this gateway (a long pause, a purge), `register_again`
+    registers it (the runtime's) and the route is recorded then; without it NotFound is raised.
+    """
     try:
         registry_services.user_connect(user_id=user_id, gateway_id=gateway_id, connection_id=connection_id)
     except NotFound:
-        # This gateway's record expired (a long pause, a purge): register again and retry.
-        from registry.lifecycle import gateway_register_self
-
-        gateway_register_self()
+        if register_again is None:
+            raise
+        register_again()
         registry_services.user_connect(user_id=user_id, gateway_id=gateway_id, connection_id=connection_id)
     return positions_for_users(user_ids=[user_id]).get(user_id, {})
 

@@ -10,15 +10,16 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from chatproject.envelope import ok, validated
+from chatproject.frames import encode
 from chatproject.permissions import InternalAPIView
-from gateway.hub import hub
+from gateway.delivery import delivery_engine
 from gateway.serializers import ForwardInput
 from meta.serializers import IdField
-from send.representation import encode
 
 
 async def _write_local(user_ids: list[int], text: str) -> tuple[list[int], list[int]]:
     delivered, not_here = [], []
+    hub = delivery_engine().hub
     for user_id in user_ids:
         sockets = hub.sockets_of(user_id)
         if not sockets:

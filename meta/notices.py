@@ -19,17 +19,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from django.db import transaction
-
+from chatproject.bus import notice_publish_on_commit
 from chatproject.timefmt import iso_utc
 from meta.models import JoinRequest, Membership, Role, User
-from send.push import notice_publish
 
 
 def _on_commit(*, room_id: int, user_ids: Iterable[int], payload: dict[str, Any]) -> None:
-    recipients = sorted(set(user_ids))
-    if recipients:
-        transaction.on_commit(lambda: notice_publish(room_id=room_id, user_ids=recipients, payload=payload))
+    notice_publish_on_commit(room_id=room_id, user_ids=user_ids, payload=payload)
 
 
 def _members(room_id: int) -> list[int]:

@@ -11,6 +11,7 @@ from datetime import datetime
 
 from django.db.models import Count
 
+from chatproject.directory import directory
 from chatproject.exceptions import Forbidden, InvalidInput, NotFound
 from meta.models import JoinRequest, JoinRequestStatus, Membership, Role, Room, User
 
@@ -65,11 +66,6 @@ def membership_require_role(*, room: Room, actor: User | None, min_role: Role, a
     return membership
 
 
-def room_member_ids(*, room_id: int) -> list[int]:
-    """The ids of the room's members, ascending; [] for an unknown room."""
-    return list(Membership.objects.filter(room_id=room_id).order_by("user_id").values_list("user_id", flat=True))
-
-
 def user_rooms(*, user_id: int) -> list[Membership]:
     """The user's memberships, each with its room loaded, by room id."""
     return list(Membership.objects.filter(user_id=user_id).select_related("room").order_by("room_id"))
@@ -81,13 +77,11 @@ def room_members_list(*, user_id: int, room_id: int) -> list[RoomMember]:
 
     Raises NotFound (no such room) and Forbidden (the user is not a member).
     """
-    from registry.selectors import user_ids_online  # registry depends on meta, not back
-
     membership_get_for_member(user_id=user_id, room_id=room_id)
     memberships = list(
         Membership.objects.filter(room_id=room_id).select_related("user").order_by("role", "joined_at", "user_id")
     )
-    online = user_ids_online(user_ids=[m.user_id for m in memberships])
+    online = directory().user_ids_online(user_ids=[m.user_id for m in memberships])
     return [
         RoomMember(
             user_id=m.user_id,

@@ -14,10 +14,10 @@ from typing import Any
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from rest_framework import serializers
 
+from chatproject.ids import MAX_ID
 from chatproject.timefmt import iso_utc
 from meta.models import JoinPolicy, Role
 
-MAX_ID = 2**53 - 1
 MAX_IDS_PER_CALL = 1000
 
 USERNAME_MIN, USERNAME_MAX = 3, 50

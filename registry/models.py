@@ -14,19 +14,27 @@ from django.db import models
 from registry.lookups import AnyOf
 
 
-class GatewayInstance(models.Model):
+class Instance(models.Model):
+    """What every registered process has: where it is and when it last said it is alive."""
+
+    address = models.CharField(max_length=253)
+    port = models.PositiveIntegerField()
+    registered_at = models.DateTimeField()
+    last_heartbeat = models.DateTimeField(db_index=True)
+
+    class Meta:
+        abstract = True
+
+
+class GatewayInstance(Instance):
     """A WebSocket gateway process. `load` is the gateway's own figure (0..1), stored as
     reported; `connected_users` is the socket count of its last heartbeat."""
 
     gateway_id = models.CharField(max_length=64, primary_key=True)
-    address = models.CharField(max_length=253)
-    port = models.PositiveIntegerField()
     ws_url = models.CharField(max_length=512)
     capacity = models.PositiveIntegerField()
     load = models.FloatField(default=0.0)
     connected_users = models.PositiveIntegerField(default=0)
-    registered_at = models.DateTimeField()
-    last_heartbeat = models.DateTimeField(db_index=True)
 
     class Meta:
         ordering = ["gateway_id"]
@@ -35,15 +43,11 @@ class GatewayInstance(models.Model):
         return f"{self.gateway_id} ({self.address}:{self.port})"
 
 
-class SendInstance(models.Model):
+class SendInstance(Instance):
     """A process serving the send API."""
 
     instance_id = models.CharField(max_length=64, primary_key=True)
-    address = models.CharField(max_length=253)
-    port = models.PositiveIntegerField()
     url = models.CharField(max_length=512)
-    registered_at = models.DateTimeField()
-    last_heartbeat = models.DateTimeField(db_index=True)
 
     class Meta:
         ordering = ["instance_id"]

@@ -17,13 +17,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import TypedDict
+from typing import TypedDict, TypeVar
 
 from django.conf import settings
 from django.db.models import QuerySet
 
+from chatproject.hosts import host_port
 from registry import clock
-from registry.models import GatewayInstance, SendInstance, UserConnection
+from registry.models import GatewayInstance, Instance, SendInstance, UserConnection
+
+InstanceT = TypeVar("InstanceT", bound=Instance)
 
 
 class UserRoute(TypedDict):
@@ -38,33 +41,32 @@ def live_cutoff(*, now: datetime | None = None) -> datetime:
     return (now or clock.now()) - timedelta(seconds=settings.REGISTRY_DEAD_AFTER_SECONDS)
 
 
+def instance_live_queryset(model: type[InstanceT], *, now: datetime | None = None) -> QuerySet[InstanceT]:
+    """The live instances of one kind (gateways or send instances)."""
+    return model.objects.filter(last_heartbeat__gt=live_cutoff(now=now))
+
+
 def gateway_live_queryset(*, now: datetime | None = None) -> QuerySet[GatewayInstance]:
-    return GatewayInstance.objects.filter(last_heartbeat__gt=live_cutoff(now=now))
+    return instance_live_queryset(GatewayInstance, now=now)
 
 
 def send_instance_live_queryset(*, now: datetime | None = None) -> QuerySet[SendInstance]:
-    return SendInstance.objects.filter(last_heartbeat__gt=live_cutoff(now=now))
+    return instance_live_queryset(SendInstance, now=now)
+
+
+def instance_list(model: type[InstanceT]) -> list[InstanceT]:
+    """The live instances of one kind, by id."""
+    return list(instance_live_queryset(model).order_by("pk"))
 
 
 def gateway_list() -> list[GatewayInstance]:
     """The live gateways, by id."""
-    return list(gateway_live_queryset().order_by("gateway_id"))
+    return instance_list(GatewayInstance)
 
 
 def send_instance_list() -> list[SendInstance]:
     """The live send instances, by id."""
-    return list(send_instance_live_queryset().order_by("instance_id"))
-
-
-def gateway_is_alive(*, gateway_id: str) -> bool:
-    return gateway_live_queryset().filter(pk=gateway_id).exists()
-
-
-def host_port(address: str, port: int) -> str:
-    """`host:port`, with an IPv6 address in brackets."""
-    if ":" in address and not address.startswith("["):
-        return f"[{address}]:{port}"
-    return f"{address}:{port}"
+    return instance_list(SendInstance)
 
 
 def _ids(user_ids: Iterable[int]) -> list[int]:

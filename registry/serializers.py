@@ -9,9 +9,10 @@ from typing import Any
 from django.core.validators import URLValidator
 from rest_framework import serializers
 
+from chatproject.ids import MAX_ID as MAX_USER_ID
 from chatproject.timefmt import iso_utc
 from registry.models import GatewayInstance, SendInstance
-from registry.services import CONNECTION_ID_MAX, INSTANCE_ID_RE, MAX_USER_ID
+from registry.services import CONNECTION_ID_MAX, INSTANCE_ID_RE
 
 MAX_BATCH_USERS = 10_000
 _HOST_RE = re.compile(r"^[A-Za-z0-9._:-]{1,253}$")

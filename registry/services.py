@@ -11,21 +11,24 @@ import random
 import re
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Count
 
 from chatproject.exceptions import InvalidInput, NotFound, ServiceUnavailable
+from chatproject.hosts import bracketed
+from chatproject.ids import is_id
 from registry import clock
-from registry.models import GatewayInstance, SendInstance, UserConnection, UserLease
-from registry.selectors import gateway_live_queryset, live_cutoff, send_instance_live_queryset
+from registry.models import GatewayInstance, Instance, SendInstance, UserConnection, UserLease
+from registry.selectors import gateway_live_queryset, instance_live_queryset, live_cutoff, send_instance_live_queryset
 
 INSTANCE_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 CONNECTION_ID_MAX = 128
-MAX_USER_ID = 2**53 - 1
 _TIE = 1e-9
 _random = random.SystemRandom()
+InstanceT = TypeVar("InstanceT", bound=Instance)
 
 
 def _check_instance_id(value: str, field: str) -> None:
@@ -37,7 +40,7 @@ def _check_instance_id(value: str, field: str) -> None:
 
 
 def _check_connection(user_id: int, connection_id: str) -> None:
-    if isinstance(user_id, bool) or not isinstance(user_id, int) or not 1 <= user_id <= MAX_USER_ID:
+    if not is_id(user_id):
         raise InvalidInput("user_id must be a positive integer below 2^53", errors={"user_id": ["invalid"]})
     if not isinstance(connection_id, str) or len(connection_id) > CONNECTION_ID_MAX:
         raise InvalidInput(
@@ -47,13 +50,51 @@ def _check_connection(user_id: int, connection_id: str) -> None:
 
 
 def default_ws_url(*, address: str, port: int) -> str:
-    host = f"[{address}]" if ":" in address and not address.startswith("[") else address
-    return f"ws://{host}:{port}/api/ws"
+    return f"ws://{bracketed(address)}:{port}/api/ws"
 
 
 def default_send_url(*, address: str, port: int) -> str:
-    host = f"[{address}]" if ":" in address and not address.startswith("[") else address
-    return f"http://{host}:{port}"
+    return f"http://{bracketed(address)}:{port}"
+
+
+# --- Any kind of instance ---------------------------------------------------------------
+# Gateways and send instances are registered, kept alive and removed the same way; only
+# their own fields differ (a gateway's ws_url, capacity and load, a send instance's url).
+
+
+def _label(model: type[Instance]) -> str:
+    return "gateway" if model is GatewayInstance else "send instance"
+
+
+def _id_field(model: type[Instance]) -> str:
+    return model._meta.pk.name
+
+
+def instance_register(model: type[InstanceT], *, instance_id: str, address: str, port: int, **fields: Any) -> InstanceT:
+    """Create or replace the record of an instance and mark it alive now (an upsert). Raises
+    InvalidInput for a malformed id."""
+    _check_instance_id(instance_id, _id_field(model))
+    now = clock.now()
+    instance, _ = model.objects.update_or_create(
+        pk=instance_id,
+        defaults={"address": address, "port": port, "registered_at": now, "last_heartbeat": now, **fields},
+    )
+    return instance
+
+
+def instance_heartbeat(model: type[InstanceT], *, instance_id: str, **fields: Any) -> InstanceT:
+    """Keep a live instance alive, storing `fields` with its heartbeat. Raises NotFound for an
+    unknown or dead instance: it must register again."""
+    now = clock.now()
+    updated = instance_live_queryset(model, now=now).filter(pk=instance_id).update(last_heartbeat=now, **fields)
+    if not updated:
+        raise NotFound(f"{_label(model)} {instance_id!r} is not registered or has expired; register again")
+    return model.objects.get(pk=instance_id)
+
+
+def instance_unregister(model: type[Instance], *, instance_id: str) -> None:
+    """Remove an instance (a gateway's routes go with it). Idempotent."""
+    model.objects.filter(pk=instance_id).delete()
 
 
 # --- Gateways ---------------------------------------------------------------------------
@@ -78,21 +119,17 @@ def gateway_register(
     (over HTTP: the `sockets` list of the register body). `capacity` defaults to GATEWAY_CAPACITY,
     `ws_url` to `ws://address:port/api/ws`. Raises InvalidInput for a malformed id.
     """
-    _check_instance_id(gateway_id, "gateway_id")
-    now = clock.now()
-    gateway, _ = GatewayInstance.objects.update_or_create(
-        gateway_id=gateway_id,
-        defaults={
-            "address": address,
-            "port": port,
-            "ws_url": ws_url or default_ws_url(address=address, port=port),
-            "capacity": capacity or settings.GATEWAY_CAPACITY,
-            "load": 0.0,
-            "connected_users": 0,
-            "registered_at": now,
-            "last_heartbeat": now,
-        },
+    gateway = instance_register(
+        GatewayInstance,
+        instance_id=gateway_id,
+        address=address,
+        port=port,
+        ws_url=ws_url or default_ws_url(address=address, port=port),
+        capacity=capacity or settings.GATEWAY_CAPACITY,
+        load=0.0,
+        connected_users=0,
     )
+    now = gateway.registered_at
     UserConnection.objects.filter(gateway_id=gateway_id).delete()
     restored = {(user_id, connection_id) for user_id, connection_id in connections}
     for user_id, connection_id in restored:
@@ -113,8 +150,7 @@ def gateway_heartbeat(
     """Keep a live gateway alive and store the figures it reports (`load` as reported, 0..1;
     `connected_users` its socket count). Raises NotFound for an unknown or dead gateway: it
     must register again."""
-    now = clock.now()
-    fields: dict[str, object] = {"last_heartbeat": now}
+    fields: dict[str, object] = {}
     if load is not None:
         if not (isinstance(load, (int, float)) and math.isfinite(load) and 0.0 <= load <= 1.0):
             raise InvalidInput("load must be a number from 0 to 1", errors={"load": ["from 0 to 1"]})
@@ -125,15 +161,12 @@ def gateway_heartbeat(
                 "connected_users must be a non-negative integer", errors={"connected_users": ["invalid"]}
             )
         fields["connected_users"] = connected_users
-    updated = GatewayInstance.objects.filter(pk=gateway_id, last_heartbeat__gt=live_cutoff(now=now)).update(**fields)
-    if not updated:
-        raise NotFound(f"gateway {gateway_id!r} is not registered or has expired; register again")
-    return GatewayInstance.objects.get(pk=gateway_id)
+    return instance_heartbeat(GatewayInstance, instance_id=gateway_id, **fields)
 
 
 def gateway_unregister(*, gateway_id: str) -> None:
     """Remove a gateway and every route through it. Idempotent."""
-    GatewayInstance.objects.filter(pk=gateway_id).delete()
+    instance_unregister(GatewayInstance, instance_id=gateway_id)
 
 
 def gateway_choose(*, user_id: int | None) -> GatewayInstance:
@@ -184,36 +217,19 @@ def gateway_choose(*, user_id: int | None) -> GatewayInstance:
 def send_instance_register(*, instance_id: str, address: str, port: int, url: str | None = None) -> SendInstance:
     """Create or replace the record of a send instance and mark it alive now. `url` defaults
     to `http://address:port` and is stored without a trailing slash."""
-    _check_instance_id(instance_id, "instance_id")
-    now = clock.now()
-    instance, _ = SendInstance.objects.update_or_create(
-        instance_id=instance_id,
-        defaults={
-            "address": address,
-            "port": port,
-            "url": (url or default_send_url(address=address, port=port)).rstrip("/"),
-            "registered_at": now,
-            "last_heartbeat": now,
-        },
-    )
-    return instance
+    url = (url or default_send_url(address=address, port=port)).rstrip("/")
+    return instance_register(SendInstance, instance_id=instance_id, address=address, port=port, url=url)
 
 
 def send_instance_heartbeat(*, instance_id: str) -> SendInstance:
     """Keep a live send instance alive. Raises NotFound for an unknown or dead one: it must
     register again."""
-    now = clock.now()
-    updated = SendInstance.objects.filter(pk=instance_id, last_heartbeat__gt=live_cutoff(now=now)).update(
-        last_heartbeat=now
-    )
-    if not updated:
-        raise NotFound(f"send instance {instance_id!r} is not registered or has expired; register again")
-    return SendInstance.objects.get(pk=instance_id)
+    return instance_heartbeat(SendInstance, instance_id=instance_id)
 
 
 def send_instance_unregister(*, instance_id: str) -> None:
     """Remove a send instance. Idempotent."""
-    SendInstance.objects.filter(pk=instance_id).delete()
+    instance_unregister(SendInstance, instance_id=instance_id)
 
 
 def send_instance_choose() -> SendInstance:

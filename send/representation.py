@@ -1,20 +1,16 @@
-"""The one canonical representation of messages and of every WebSocket frame (API.md §3, §5.2).
+"""The one canonical representation of a message (API.md §3) and the frames built from it.
 
-HTTP replies, history, live `chat` frames and `batch` frames are all built here from the same
-message object, so they cannot drift apart. Frames are encoded to text once per event, never
-once per socket.
+HTTP replies, history, live `chat` frames and `batch` frames all come from `message_object`, so
+they cannot drift apart. Frames are encoded to text once per event, never once per socket
+(`chatproject.frames.encode`); the frames that are not about a message live there too.
 """
 
 from __future__ import annotations
 
 from typing import Any, TypedDict
 
-import orjson
-
 from chatproject.timefmt import iso_utc
 from send.models import Message
-
-WELCOME_TEXT = "Connected to WebSocket server"
 
 
 class MessageObject(TypedDict):
@@ -62,33 +58,3 @@ def ack_frame(obj: MessageObject) -> dict[str, Any]:
         "client_msg_id": obj["client_msg_id"],
         "payload": None,
     }
-
-
-def batch_frame(chat_frames: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"id": -1, "type": "batch", "room_id": 0, "sender_id": 0, "payload": chat_frames}
-
-
-def notice_frame(*, room_id: int, payload: dict[str, Any]) -> dict[str, Any]:
-    return {"id": -1, "type": "notice", "room_id": room_id, "sender_id": 0, "payload": payload}
-
-
-def error_frame(*, code: int, msg: str) -> dict[str, Any]:
-    return {"id": -1, "type": "error", "room_id": 0, "sender_id": 0, "payload": {"code": code, "msg": msg}}
-
-
-def pong_frame() -> dict[str, Any]:
-    return {"id": -1, "type": "pong", "room_id": 0, "sender_id": 0, "payload": None}
-
-
-def welcome_frame() -> dict[str, Any]:
-    return {"id": -1, "type": "system", "room_id": -1, "sender_id": -1, "payload": WELCOME_TEXT}
-
-
-def encode(frame: Any) -> str:
-    """Frame → JSON text (ints stay exact: orjson writes them as they are)."""
-    return orjson.dumps(frame).decode()
-
-
-def decode(text: str | bytes) -> Any:
-    """JSON text → Python (raises ValueError on malformed JSON)."""
-    return orjson.loads(text)

@@ -6,11 +6,12 @@ from typing import Any
 
 from rest_framework import serializers
 
+from chatproject.frames import encode
+from chatproject.ids import MAX_ID
 from meta.serializers import IdField, QueryIdField, QueryIntField, StrictCharField
-from send.representation import encode
 from send.selectors import HISTORY_LIMIT_DEFAULT, HISTORY_LIMIT_MAX
 
-SEQ_MAX = 2**53 - 1
+SEQ_MAX = MAX_ID
 
 
 class AnyJSONField(serializers.Field):

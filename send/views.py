@@ -9,10 +9,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from chatproject.envelope import ok, validated
-from chatproject.openapi import MessageObjectField
 from chatproject.permissions import InternalAPIView
 from meta.serializers import IdField, UtcDateTimeField
 from send import selectors, services
+from send.schema import MessageObjectField
 from send.serializers import HistoryQuery, NotifyOnlineInput, PushbackInput, ResendMessageInput, SendMessageInput
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -28,6 +29,21 @@ def _fast_and_isolated(settings: Any) -> None:
     settings.CHAT_BACKGROUND_TASKS = False
     settings.INTERNAL_API_TOKEN = INTERNAL_TOKEN
     cache.clear()
+
+
+@pytest.fixture
+def not_a_gateway(settings: Any) -> Any:
+    """This process without the gateway role, as the runtime configures it at start-up
+    (CHAT_ROLES without `gateway`); the engine's configuration is restored afterwards."""
+    from gateway.delivery import delivery_engine
+    from runtime.lifecycle import configure_gateway
+
+    engine = delivery_engine()
+    before = (engine.gateway_id, engine.register_again)
+    settings.CHAT_ROLES = ["send", "meta"]
+    configure_gateway()
+    yield
+    engine.configure(gateway_id=before[0], register_again=before[1])
 
 
 @pytest.fixture
@@ -67,3 +83,26 @@ def internal_api() -> APIClient:
     client = APIClient()
     client.credentials(HTTP_X_INTERNAL_TOKEN=INTERNAL_TOKEN)
     return client
+
+
+class FakeClock:
+    def __init__(self, start: datetime) -> None:
+        self.current = start
+
+    def now(self) -> datetime:
+        return self.current
+
+    def advance(self, seconds: float) -> datetime:
+        self.current += timedelta(seconds=seconds)
+        return self.current
+
+
+START = datetime(2026, 11, 23, 10, 0, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
+    """Time stands still until the test calls `clock.advance(seconds)`."""
+    fake = FakeClock(START)
+    monkeypatch.setattr("registry.clock.now", fake.now)
+    return fake

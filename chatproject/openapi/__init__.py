@@ -13,20 +13,21 @@ services raise; everything the project does the same way for every view is added
   (`responses={..., 503: None}`);
 - the two auth schemes: `jwtAuth` (`Authorization: Bearer <access token>`) from DRF's
   authentication classes, and `internalToken` (`X-Internal-Token`) for views with IsInternal;
-- schemas for the serializer fields the apps define themselves (ids, query integers, roles,
-  times, message content, frames);
+- schemas for the serializer fields the apps share (ids, query integers, roles, times,
+  frames); the message object and its content are described by `send.schema`;
 - the paths that are no DRF views (`/health`, `/metrics`, the client page `/`, the WebSocket
   `/api/ws`), added by a postprocessing hook; `tests/apidocs` fails when a URL has no docs.
 
 Modules: `components` (hand-written schemas and security schemes), `extensions` (field and
-auth extensions), `autoschema` (EnvelopeAutoSchema, settings' DEFAULT_SCHEMA_CLASS), `hooks`
-(the POSTPROCESSING_HOOK), `views` (the schema and docs views).
+auth extensions), `autoschema` (EnvelopeAutoSchema, settings' DEFAULT_SCHEMA_CLASS), `views`
+(the schema and docs views), and `hooks` (the POSTPROCESSING_HOOK, named in settings): the
+hook assembles the whole API, so like `urls.py` it belongs to the composition root and may
+import any app.
 """
 
 from chatproject.openapi.autoschema import EnvelopeAutoSchema
 from chatproject.openapi.components import JWT_SCHEME
-from chatproject.openapi.extensions import MessageObjectField  # importing it registers the extensions
-from chatproject.openapi.hooks import add_plain_endpoints
+from chatproject.openapi.extensions import JWTAuthenticationScheme  # importing it registers the extensions
 from chatproject.openapi.views import docs_view, schema_view
 
-__all__ = ["JWT_SCHEME", "EnvelopeAutoSchema", "MessageObjectField", "add_plain_endpoints", "docs_view", "schema_view"]
+__all__ = ["JWT_SCHEME", "EnvelopeAutoSchema", "JWTAuthenticationScheme", "docs_view", "schema_view"]

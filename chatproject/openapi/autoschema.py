@@ -10,8 +10,11 @@ from typing import Any
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import ResolvedComponent
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
+from rest_framework.permissions import AllowAny
+from rest_framework.settings import api_settings
 
 from chatproject.openapi.components import INTERNAL_SCHEME, envelope_ref, error_envelope_ref, internal_scheme
+from chatproject.permissions import IsInternal
 
 
 @dataclass(frozen=True)
@@ -53,17 +56,13 @@ class EnvelopeAutoSchema(AutoSchema):
     """drf-spectacular's AutoSchema with the project's envelope, errors and internal auth."""
 
     def _is_internal(self) -> bool:
-        from chatproject.permissions import IsInternal
-
         return any(isinstance(permission, IsInternal) for permission in self.view.get_permissions())
 
     def _takes_jwt(self) -> bool:
-        from rest_framework.permissions import AllowAny
-
-        from meta.authentication import JWTAuthentication
-
+        # The project's user authentication is DRF's default (settings: meta's JWT).
+        user_auth = tuple(api_settings.DEFAULT_AUTHENTICATION_CLASSES)
         authenticators = self.view.get_authenticators()
-        return any(isinstance(a, JWTAuthentication) for a in authenticators) and not any(
+        return any(isinstance(a, user_auth) for a in authenticators) and not any(
             isinstance(p, AllowAny) for p in self.view.get_permissions()
         )
 

@@ -1,5 +1,6 @@
-"""Hand-written parts of the schema: the envelopes, message content and objects, frames and
-the security schemes, registered as components once per generation."""
+"""Hand-written parts of the schema shared by every app: the envelopes, ids, frames and the
+security schemes, registered as components once per generation. An app's own shapes (the
+message object: `send.schema`) live in that app and use `component` from here."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from typing import Any
 
 from drf_spectacular.plumbing import ResolvedComponent
 
-MAX_ID = 2**53 - 1
+from chatproject.ids import MAX_ID
+
 ENVELOPE = "Envelope"
 ERROR_ENVELOPE = "ErrorEnvelope"
 JWT_SCHEME = "jwtAuth"
@@ -65,74 +67,6 @@ def error_envelope_ref(registry: Any) -> dict[str, str]:
                     "description": "validation errors only: each field and its reasons",
                     "additionalProperties": {"type": "array", "items": {"type": "string"}},
                 },
-            },
-        },
-    )
-
-
-def message_content_ref(registry: Any) -> dict[str, str]:
-    """`content` of a message: one of four shapes, told apart by `type` (API.md §3)."""
-    from send.services import FILE_NAME_MAX, NUMBER_MAX, TEXT_MAX, URL_MAX
-
-    url = {"type": "string", "format": "uri", "maxLength": URL_MAX, "description": "an http(s) URL"}
-    count = {"type": "integer", "minimum": 0, "maximum": NUMBER_MAX}
-
-    def shape(kind: str, properties: dict[str, Any], required: list[str]) -> dict[str, str]:
-        return component(
-            registry,
-            f"{kind.capitalize()}Content",
-            {
-                "type": "object",
-                "required": ["type", *required],
-                "additionalProperties": False,
-                "properties": {"type": {"type": "string", "enum": [kind]}, **properties},
-            },
-        )
-
-    mapping = {
-        "text": shape("text", {"text": {"type": "string", "minLength": 1, "maxLength": TEXT_MAX}}, ["text"]),
-        "image": shape("image", {"url": url, "width": count, "height": count}, ["url"]),
-        "voice": shape(
-            "voice",
-            {"url": url, "duration": {"type": "number", "minimum": 0, "description": "seconds"}},
-            ["url"],
-        ),
-        "file": shape(
-            "file",
-            {
-                "url": url,
-                "file_name": {"type": "string", "minLength": 1, "maxLength": FILE_NAME_MAX},
-                "size": {**count, "description": "bytes"},
-            },
-            ["url", "file_name"],
-        ),
-    }
-    return component(
-        registry,
-        "MessageContent",
-        {
-            "oneOf": list(mapping.values()),
-            "discriminator": {"propertyName": "type", "mapping": {k: v["$ref"] for k, v in mapping.items()}},
-        },
-    )
-
-
-def message_ref(registry: Any) -> dict[str, str]:
-    """The one message object of HTTP replies, history and `chat` frames (API.md §3)."""
-    return component(
-        registry,
-        "Message",
-        {
-            "type": "object",
-            "required": ["id", "room_id", "sender_id", "seq", "client_msg_id", "created_at", "content"],
-            "properties": {
-                "id": id_schema("the message id"),
-                "room_id": id_schema(),
-                "sender_id": {"type": "integer", "format": "int64", "description": "0 when the sender was deleted"},
-                "seq": {"type": "integer", "format": "int64", "minimum": 1, "description": "position in the room"},
-                "client_msg_id": {"type": "string", "nullable": True, "maxLength": 64},
-                "created_at": {"type": "string", "format": "date-time"},
-                "content": message_content_ref(registry),
             },
         },
     )

@@ -1,5 +1,6 @@
 """drf-spectacular extensions: the JWT auth scheme and schemas of the serializer fields the
-apps define themselves (ids, query integers, roles, times, message content, frames)."""
+apps define themselves (ids, query integers, roles, times, frames). The message object and its
+content are `send.schema`'s."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ from typing import Any
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension, OpenApiSerializerFieldExtension
 from drf_spectacular.openapi import AutoSchema
-from rest_framework import serializers
 
 from chatproject.openapi.components import (
     JWT_SCHEME,
@@ -15,8 +15,6 @@ from chatproject.openapi.components import (
     frame_ref,
     id_schema,
     jwt_scheme,
-    message_content_ref,
-    message_ref,
 )
 
 
@@ -71,29 +69,6 @@ class UtcDateTimeFieldSchema(OpenApiSerializerFieldExtension):
 
     def map_serializer_field(self, auto_schema: AutoSchema, direction: str) -> dict[str, Any]:
         return {"type": "string", "format": "date-time", "readOnly": True, "example": "2026-11-23T10:04:05.123Z"}
-
-
-class MessageContentFieldSchema(OpenApiSerializerFieldExtension):
-    """`send.serializers.AnyJSONField` carries a message's `content`, checked by the service."""
-
-    target_class = "send.serializers.AnyJSONField"
-
-    def map_serializer_field(self, auto_schema: AutoSchema, direction: str) -> dict[str, Any]:
-        return message_content_ref(auto_schema.registry)
-
-
-class MessageObjectField(serializers.Field):
-    """For reply shapes in `@extend_schema` only: one message object (the `Message` component)."""
-
-    def to_representation(self, value: Any) -> Any:
-        return value
-
-
-class MessageObjectFieldSchema(OpenApiSerializerFieldExtension):
-    target_class = MessageObjectField
-
-    def map_serializer_field(self, auto_schema: AutoSchema, direction: str) -> dict[str, Any]:
-        return message_ref(auto_schema.registry)
 
 
 class FrameFieldSchema(OpenApiSerializerFieldExtension):

@@ -10,6 +10,7 @@ from django.urls import Resolver404, resolve
 from drf_spectacular.plumbing import ResolvedComponent
 from drf_spectacular.settings import spectacular_settings
 
+from chatproject.frames import MAX_FRAME_BYTES
 from chatproject.openapi.components import (
     ERROR_ENVELOPE,
     INTERNAL_SCHEME,
@@ -22,6 +23,8 @@ from chatproject.openapi.components import (
     jwt_scheme,
     metrics_scheme,
 )
+from chatproject.views import not_found
+from meta.authentication import JWTAuthentication
 
 API_DESCRIPTION = f"""\
 The HTTP API of the chat backend: accounts and rooms (`meta`), messages (`send`), the
@@ -88,8 +91,6 @@ def _health_operation() -> dict[str, Any]:
 
 
 def _websocket_operation() -> dict[str, Any]:
-    from gateway.consumers import MAX_FRAME_BYTES
-
     return {
         "operationId": "websocket_connect",
         "summary": "Open the WebSocket (ws:// or wss://)",
@@ -178,8 +179,6 @@ def _client_page_operation() -> dict[str, Any]:
 
 def _is_routed(path: str) -> bool:
     """Whether `path` reaches a view of its own in the HTTP URLconf (not the catch-all)."""
-    from chatproject.views import not_found
-
     try:
         match = resolve(path)
     except Resolver404:
@@ -195,8 +194,6 @@ def add_plain_endpoints(result: dict[str, Any], generator: Any, request: Any, pu
     registry = generator.registry
     component(registry, "Health", copy.deepcopy(_HEALTH_SCHEMA))  # the enum hook rewrites it in place
     error_envelope_ref(registry)
-    from meta.authentication import JWTAuthentication
-
     for name, identity, scheme in (
         (JWT_SCHEME, JWTAuthentication, jwt_scheme()),  # the identity drf-spectacular gives it
         (INTERNAL_SCHEME, INTERNAL_SCHEME, internal_scheme()),

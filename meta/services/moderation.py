@@ -12,10 +12,11 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
+from chatproject.bus import sockets_close_publish_on_commit
 from chatproject.exceptions import InvalidInput, NotFound
+from chatproject.frames import CLOSE_BANNED
 from meta.models import JoinPolicy, Membership, Room, User
 from meta.services._common import membership_require, room_lock
-from send.push import CLOSE_BANNED, sockets_close_publish
 
 ROOM_NAME_MAX = Room._meta.get_field("name").max_length
 
@@ -34,7 +35,7 @@ def _user_banned_set(*, user_id: int, banned: bool) -> User:
             user.is_banned = banned
             user.save(update_fields=["is_banned"])
             if banned:
-                transaction.on_commit(lambda: sockets_close_publish(user_ids=[user_id], code=CLOSE_BANNED))
+                sockets_close_publish_on_commit(user_ids=[user_id], code=CLOSE_BANNED)
     return user
 
 

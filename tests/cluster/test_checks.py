@@ -10,7 +10,7 @@ import pytest
 from django.core.management.base import CommandError
 from django.db import connection
 
-from registry.management.backing import database_check, redis_check
+from runtime.backing import database_check, redis_check
 from tests.cluster.conftest import free_port
 
 

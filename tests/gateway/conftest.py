@@ -13,8 +13,7 @@ from channels.layers import channel_layers
 from channels.testing import WebsocketCommunicator
 
 from chatproject.asgi import application
-from gateway.delivery import engine
-from gateway.hub import hub
+from gateway.delivery import delivery_engine
 from meta.models import User
 from meta.tokens import token_pair_for_user
 from registry import services as registry_services
@@ -35,7 +34,9 @@ def _gateway_settings(settings: Any) -> None:
 async def gateway(transactional_db: None) -> AsyncIterator[str]:
     """This process registered as the gateway `gw-test`, with a fresh channel layer and hub."""
     channel_layers.backends.clear()
-    hub.__init__()
+    engine = delivery_engine()
+    engine.hub.__init__()
+    engine.configure(gateway_id=GATEWAY_ID)
     await database_sync_to_async(registry_services.gateway_register)(gateway_id=GATEWAY_ID, address="127.0.0.1", port=1)
     yield GATEWAY_ID
     await engine.stop()

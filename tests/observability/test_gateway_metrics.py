@@ -16,8 +16,9 @@ from channels.layers import get_channel_layer
 from django.test import Client
 from django.utils import timezone
 
-from chatproject import metrics
-from gateway import delivery
+from gateway import metrics
+from gateway.delivery import delivery_engine
+from gateway.delivery import engine as engine_module
 from tests.gateway.conftest import GATEWAY_ID
 from tests.gateway.test_consumer import make_group, make_user, post, send_text
 from tests.observability.conftest import sample, scrape_samples
@@ -99,7 +100,7 @@ async def test_an_event_for_users_not_connected_here_observes_no_latency(connect
         "resend": False,
         "sent_at_ms": 0,
     }
-    await delivery.engine.handle(event)
+    await delivery_engine().handle(event)
     assert sample("chat_delivery_latency_seconds_count") == count
     assert frames("chat") == chats
 
@@ -113,7 +114,7 @@ async def test_the_connections_gauge_follows_the_hub_at_scrape_time(connect):
     assert connections(samples, "chat_gateway_connections") == 3
     assert connections(samples, "chat_gateway_users") == 2
     await a1.close()
-    await until(lambda: delivery.hub.connection_count() == 2)
+    await until(lambda: delivery_engine().hub.connection_count() == 2)
     samples = await scrape()
     assert connections(samples, "chat_gateway_connections") == 2
     assert connections(samples, "chat_gateway_users") == 2
@@ -153,7 +154,7 @@ async def test_redeliveries_are_counted_when_the_clock_passes_the_timeout(connec
     before = sample("chat_redeliveries_total")
     # The delivery engine's clock jumps past DELIVERY_REDELIVERY_SECONDS (10 s in these tests).
     offset = 11.0
-    monkeypatch.setattr(delivery, "time", SimpleNamespace(monotonic=lambda: real_time.monotonic() + offset))
+    monkeypatch.setattr(engine_module, "time", SimpleNamespace(monotonic=lambda: real_time.monotonic() + offset))
     again = [await b.frame(), await b.frame()]
     assert again == first
     await until(lambda: sample("chat_redeliveries_total") == before + 2)
@@ -175,7 +176,7 @@ async def test_a_failed_push_counts_a_channel_layer_error_and_the_message_is_sti
     assert sample("chat_channel_layer_errors_total", operation="send") == before + 1
     monkeypatch.undo()
     # The sweep (or the next connection) delivers it: the database is the source of truth.
-    await delivery.engine.resync_users([bob.pk])
+    await delivery_engine().resync_users([bob.pk])
     batch = await b.frame()
     assert [f["id"] for f in batch["payload"]] == [sent["msgID"]]
 
@@ -193,6 +194,6 @@ async def test_a_failed_receive_counts_a_channel_layer_error(gateway, monkeypatc
 
     monkeypatch.setattr(layer, "receive", flaky)
     before = sample("chat_channel_layer_errors_total", operation="receive")
-    delivery.engine.ensure_started()
+    delivery_engine().ensure_started()
     await until(lambda: sample("chat_channel_layer_errors_total", operation="receive") == before + 1)
     assert failures == [f"gateway.{GATEWAY_ID}"]

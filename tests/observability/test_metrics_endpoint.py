@@ -11,6 +11,7 @@ from django.test import Client
 from prometheus_client.parser import text_string_to_metric_families
 from rest_framework.test import APIClient
 
+from gateway.delivery import delivery_engine
 from meta.models import User
 from meta.services import room_create
 from tests.observability.conftest import sample, scrape_samples
@@ -29,14 +30,23 @@ REQUIRED_FAMILIES = {
 }
 
 
+@pytest.fixture
+def gateway_named() -> Any:
+    """Make this process's engine the gateway of that id (as the runtime does at start-up)."""
+    engine = delivery_engine()
+    before = engine.gateway_id
+    yield lambda gateway_id: engine.configure(gateway_id=gateway_id)
+    engine.configure(gateway_id=before)
+
+
 def scrape(client: Client | APIClient | None = None, **headers: str) -> str:
     response = (client or Client()).get("/metrics", headers=headers)
     assert response.status_code == 200, response.content
     return response.content.decode()
 
 
-def test_metrics_are_prometheus_text_with_every_family(settings: Any) -> None:
-    settings.GATEWAY_ID = "gw-7"
+def test_metrics_are_prometheus_text_with_every_family(gateway_named: Callable[[str | None], None]) -> None:
+    gateway_named("gw-7")
     response = Client().get("/metrics")
     assert response.status_code == 200
     assert response["Content-Type"] == "text/plain; version=0.0.4; charset=utf-8"
@@ -53,8 +63,7 @@ def test_openmetrics_is_served_when_the_scraper_asks_for_it() -> None:
     assert response.content.decode().endswith("# EOF\n")
 
 
-def test_a_process_without_the_gateway_role_reports_no_connections(settings: Any) -> None:
-    settings.CHAT_ROLES = ["send", "meta"]
+def test_a_process_without_the_gateway_role_reports_no_connections(not_a_gateway: None) -> None:
     samples = scrape_samples(scrape())
     assert [key for key in samples if key[0] == "chat_gateway_connections"] == []
 

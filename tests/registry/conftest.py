@@ -1,9 +1,9 @@
-"""Fixtures of the registry tests: no background duties, and a clock the test drives."""
+"""Fixtures of the registry tests: no background duties (the registry's clock, `clock`, is in
+tests/conftest.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -17,29 +17,6 @@ def _no_background_tasks(settings: Any) -> None:
     """No process registration or heartbeat loop during tests (the top conftest should do this
     for every test that touches the ASGI application)."""
     settings.CHAT_BACKGROUND_TASKS = False
-
-
-class FakeClock:
-    def __init__(self, start: datetime) -> None:
-        self.current = start
-
-    def now(self) -> datetime:
-        return self.current
-
-    def advance(self, seconds: float) -> datetime:
-        self.current += timedelta(seconds=seconds)
-        return self.current
-
-
-START = datetime(2026, 11, 23, 10, 0, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
-    """Time stands still until the test calls `clock.advance(seconds)`."""
-    fake = FakeClock(START)
-    monkeypatch.setattr("registry.clock.now", fake.now)
-    return fake
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from rest_framework.test import APIClient
 
+from chatproject.bus import gateway_channel
 from registry.services import gateway_register, user_connect
-from send.events import gateway_channel
 from tests.send.conftest import NOTIFY_ONLINE, PUSHBACK, Group, assert_error, assert_ok, post_json
 
 pytestmark = pytest.mark.django_db

@@ -13,9 +13,9 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.utils import timezone
 
+from chatproject.bus import gateway_channel
 from meta.models import Membership
 from registry.services import gateway_register, user_connect
-from send.events import gateway_channel
 from send.models import Message
 from tests.send.conftest import Group, assert_ok, send, text
 
@@ -27,7 +27,7 @@ def published(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     """Every call of `message_publish` made by the send service, in order."""
     calls: list[dict[str, Any]] = []
 
-    def record(*, message: Any, user_ids: Any, resend: bool = False) -> None:
+    def record(*, message: Any, user_ids: Any, resend: bool = False, **_: Any) -> None:
         calls.append({"message": message, "user_ids": sorted(user_ids), "resend": resend})
 
     monkeypatch.setattr("send.services.message_publish", record)
@@ -189,7 +189,7 @@ def test_an_unroutable_push_does_not_fail_the_send(
         async def send(self, channel: str, message: dict[str, Any]) -> None:
             raise ConnectionError("redis is down")
 
-    monkeypatch.setattr("send.push.get_channel_layer", lambda: BrokenLayer())
+    monkeypatch.setattr("chatproject.bus.get_channel_layer", lambda: BrokenLayer())
     gateway_register(gateway_id="gw-a", address="127.0.0.1", port=8084)
     user_connect(user_id=group.bob.pk, gateway_id="gw-a", connection_id="c1")
     with django_capture_on_commit_callbacks(execute=True):

@@ -13,10 +13,10 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from rest_framework.test import APIClient
 
+from chatproject.bus import gateway_channel
 from meta.models import Membership, User
 from meta.services import member_add
 from registry.services import gateway_register, user_connect
-from send.events import gateway_channel
 from send.models import Message
 from send.representation import message_object
 from send.services import message_send
@@ -30,7 +30,7 @@ pytestmark = pytest.mark.django_db
 def published(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     calls: list[dict[str, Any]] = []
 
-    def record(*, message: Any, user_ids: Any, resend: bool = False) -> None:
+    def record(*, message: Any, user_ids: Any, resend: bool = False, **_: Any) -> None:
         calls.append({"message": message, "user_ids": sorted(user_ids), "resend": resend})
 
     monkeypatch.setattr("send.services.message_publish", record)

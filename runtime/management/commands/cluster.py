@@ -24,8 +24,7 @@ Without Redis (`--without-redis`) each process has its own in-memory channel lay
 not cross processes, and a message reaches the other gateways' sockets only through their
 database sweep, up to DELIVERY_SWEEP_SECONDS later.
 
-Why in `registry`: `chatproject` is the project package, not an installed app, so it cannot
-hold management commands; the registry app already owns `serve`, process roles and identities.
+It lives in the `runtime` app, the top layer, with `serve`, process roles and identities.
 """
 
 from __future__ import annotations
@@ -50,7 +49,8 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError, connection, connections
 
-from registry.management.backing import database_check, port_check, redis_check, unusable
+from chatproject.hosts import bracketed
+from runtime.backing import database_check, port_check, redis_check, unusable
 
 DEFAULT_BASE_PORT = 8081
 EXIT_CHILD_FAILED = 1
@@ -138,7 +138,7 @@ def _url_host(host: str) -> str:
     """An address to reach a server bound to host (the wildcards mean loopback)."""
     if host in _WILDCARDS:
         return "[::1]" if host == "::" else "127.0.0.1"
-    return f"[{host}]" if ":" in host and not host.startswith("[") else host
+    return bracketed(host)
 
 
 def _answers_health(host: str, port: int) -> bool:

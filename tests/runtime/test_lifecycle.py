@@ -11,18 +11,19 @@ from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 
 from chatproject.exceptions import NotFound
+from gateway.delivery import delivery_engine
 from gateway.hub import Hub
 from registry import selectors, services
-from registry.clients import HttpClient, InProcessClient, registry_client
-from registry.identity import GatewayIdentity, SendIdentity, adopt_serving_port
-from registry.lifecycle import RegistryAgent, RegistryLifecycleMiddleware, gateway_figures, gateway_register_self
 from registry.models import GatewayInstance, SendInstance
+from runtime.clients import HttpClient, InProcessClient, registry_client
+from runtime.identity import InstanceIdentity, gateway_identity, send_identity
+from runtime.lifecycle import RegistryAgent, RegistryLifecycleMiddleware, configure_gateway, gateway_figures
 from tests.conftest import INTERNAL_TOKEN
 
-GATEWAY = GatewayIdentity(
-    gateway_id="gw-me", address="10.1.1.1", port=8084, ws_url="ws://10.1.1.1:8084/api/ws", capacity=4
+GATEWAY = InstanceIdentity(
+    kind="gateway", instance_id="gw-me", address="10.1.1.1", port=8084, url="ws://10.1.1.1:8084/api/ws", capacity=4
 )
-SEND = SendIdentity(instance_id="send-me", address="10.1.1.1", port=8081, url="http://10.1.1.1:8081")
+SEND = InstanceIdentity(kind="send", instance_id="send-me", address="10.1.1.1", port=8081, url="http://10.1.1.1:8081")
 
 
 @dataclass
@@ -44,7 +45,7 @@ def _hub(*sockets: tuple[int, str]) -> Hub:
 
 
 def _agent(client=None, source=None) -> RegistryAgent:
-    return RegistryAgent(client=client or InProcessClient(), gateway=GATEWAY, send=SEND, source=source or _hub())
+    return RegistryAgent(client=client or InProcessClient(), records=[GATEWAY, SEND], hub=source or _hub())
 
 
 @pytest.mark.django_db(transaction=True)
@@ -63,8 +64,8 @@ def test_agent_registers_and_heartbeats_with_the_hubs_figures(clock):
 
 
 def test_gateway_figures_cap_the_load_at_1():
-    assert gateway_figures(capacity=2, source=_hub((1, "a"), (2, "b"), (3, "c"))) == (1.0, 3)
-    assert gateway_figures(capacity=10, source=_hub()) == (0.0, 0)
+    assert gateway_figures(capacity=2, hub=_hub((1, "a"), (2, "b"), (3, "c"))) == (1.0, 3)
+    assert gateway_figures(capacity=10, hub=_hub()) == (0.0, 0)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -100,11 +101,11 @@ class FlakyClient(InProcessClient):
     def __init__(self, failures: int) -> None:
         self.failures = failures
 
-    def gateway_register(self, identity, sockets):
-        if self.failures:
+    def register(self, identity, *, sockets=()):
+        if identity.kind == "gateway" and self.failures:
             self.failures -= 1
             raise ConnectionError("registry down")
-        super().gateway_register(identity, sockets)
+        super().register(identity, sockets=sockets)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -216,7 +217,7 @@ def test_first_scope_starts_lazily_with_the_served_port(process_settings):
 
     async_to_sync(run)()
     # Registered under the port it serves on before answering; unregistered at shutdown.
-    assert process_settings.GATEWAY_ID == "gw-test-8123"
+    assert middleware.identity.gateway.instance_id == "gw-test-8123"
     assert not GatewayInstance.objects.exists()
 
 
@@ -289,20 +290,24 @@ def test_roles_decide_what_registers(process_settings):
     assert not GatewayInstance.objects.exists() and not SendInstance.objects.exists()
 
 
-def test_adopt_serving_port_leaves_values_from_the_environment(process_settings, monkeypatch):
+def test_the_serving_port_leaves_values_from_the_environment(process_settings, monkeypatch):
     monkeypatch.setenv("GATEWAY_ID", "gw-fixed")
     process_settings.GATEWAY_ID = "gw-fixed"
     monkeypatch.setenv("SEND_PORT", "8081")
     process_settings.SEND_PORT = 8081
-    adopt_serving_port(9001)
-    assert (process_settings.GATEWAY_ID, process_settings.GATEWAY_PORT) == ("gw-fixed", 9001)
-    assert (process_settings.SEND_INSTANCE_ID, process_settings.SEND_PORT) == ("send-test-8000", 8081)
+    gateway, send = gateway_identity(port=9001), send_identity(port=9001)
+    assert (gateway.instance_id, gateway.port) == ("gw-fixed", 9001)
+    assert (send.instance_id, send.port) == ("send-test-8081", 8081)
 
 
 @pytest.mark.django_db
-def test_gateway_register_self_records_the_hubs_sockets(process_settings, clock, monkeypatch):
-    monkeypatch.setattr("registry.lifecycle.hub", _hub((5, "a"), (6, "b")))
-    gateway_register_self()
+def test_registering_again_records_the_hubs_sockets(process_settings, clock, monkeypatch):
+    engine = delivery_engine()
+    monkeypatch.setattr(engine, "hub", _hub((5, "a"), (6, "b")))
+    monkeypatch.setattr(engine, "gateway_id", None)
+    monkeypatch.setattr(engine, "register_again", None)
+    configure_gateway()
+    engine.register_again()
     assert selectors.gateways_for_users(user_ids=[5, 6]) == {"gw-test-8000": [5, 6]}
 
 
@@ -314,20 +319,20 @@ def test_http_client_against_a_live_registry(live_server, settings):
     settings.REGISTRY_URL = live_server.url
     client = registry_client()
     assert isinstance(client, HttpClient)
-    client.gateway_register(GATEWAY, [(3, "x")])
-    client.gateway_heartbeat("gw-me", 0.5, 9)
-    client.send_register(SEND)
-    client.send_heartbeat("send-me")
+    client.register(GATEWAY, sockets=[(3, "x")])
+    client.heartbeat(GATEWAY, load=0.5, connections=9)
+    client.register(SEND)
+    client.heartbeat(SEND)
     gateway = GatewayInstance.objects.get()
     assert (gateway.load, gateway.connected_users, gateway.ws_url) == (0.5, 9, "ws://10.1.1.1:8084/api/ws")
     assert selectors.user_ids_online(user_ids=[3]) == {3}
-    client.gateway_unregister("gw-me")
-    client.send_unregister("send-me")
+    client.unregister(GATEWAY)
+    client.unregister(SEND)
     assert not GatewayInstance.objects.exists() and not SendInstance.objects.exists()
     with pytest.raises(NotFound):
-        client.gateway_heartbeat("gw-me", 0.5, 9)
+        client.heartbeat(GATEWAY, load=0.5, connections=9)
     with pytest.raises(NotFound):
-        client.send_heartbeat("send-me")
+        client.heartbeat(SEND)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -344,6 +349,6 @@ def test_http_client_reports_an_unreachable_registry():
 
     client = HttpClient("http://127.0.0.1:1", token="t", timeout=1)
     with pytest.raises(ServiceUnavailable):
-        client.send_heartbeat("send-me")
+        client.heartbeat(SEND)
     with pytest.raises(ValueError, match="http"):
         HttpClient("ftp://x", token="t")

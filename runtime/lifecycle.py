@@ -1,11 +1,11 @@
 """This process in the registry: register at start, heartbeat with real figures, register
-again after a 404, unregister at shutdown.
+again after a 404, unregister at shutdown; and the gateway engine told who it is.
 
 `RegistryLifecycleMiddleware` wraps the ASGI application (`chatproject.asgi`). Its duties
 start on the running event loop:
 
 - eagerly under `manage.py serve` (our daphne launcher, see
-  `registry/management/commands/serve.py`), as soon as the server listens, so a gateway with
+  `runtime/management/commands/serve.py`), as soon as the server listens, so a gateway with
   no client yet is registered; unregistration runs in a twisted "before shutdown" trigger,
   which SIGTERM and SIGINT reach through the reactor's own signal handling;
 - on a `lifespan.startup` / `lifespan.shutdown` pair (uvicorn and other lifespan servers);
@@ -13,10 +13,10 @@ start on the running event loop:
   hook), with an `atexit` hook that unregisters once the server has stopped.
 
 Heartbeats run every REGISTRY_HEARTBEAT_SECONDS as a task on the server's loop; each call
-into the registry crosses to a worker thread (`database_sync_to_async(thread_sensitive=
-False)`), so neither the loop nor the request thread waits on it. Failures are logged and
-retried at the next beat; the process never stops serving because the registry is away.
-Nothing starts when CHAT_BACKGROUND_TASKS is off (tests).
+into the registry runs off the loop (`chatproject.offloop`), so neither the loop nor the
+request thread waits on it. Failures are logged and retried at the next beat; the process
+never stops serving because the registry is away. Nothing starts when CHAT_BACKGROUND_TASKS
+is off (tests).
 """
 
 from __future__ import annotations
@@ -26,24 +26,19 @@ import atexit
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
-from channels.db import database_sync_to_async
 from django.conf import settings
 
 from chatproject.exceptions import NotFound
-from gateway.hub import Hub, hub
-from registry.clients import RegistryClient, Sockets, registry_client
-from registry.identity import (
-    GatewayIdentity,
-    SendIdentity,
-    adopt_serving_port,
-    carries_registry,
-    gateway_identity,
-    send_identity,
-    serves_gateway,
-    serves_send,
-)
+from chatproject.frames import CLOSE_GOING_AWAY
+from chatproject.offloop import off_loop
+from gateway.delivery import delivery_engine
+from gateway.hub import Hub
+from runtime.clients import RegistryClient, Sockets, registry_client
+from runtime.identity import InstanceIdentity, ProcessIdentity, process_identity
+from runtime.roles import carries_registry
 
 logger = logging.getLogger(__name__)
 
@@ -55,112 +50,105 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 PURGE_EVERY_BEATS = 360
 
 
-def hub_sockets(source: Hub | None = None) -> Sockets:
+def hub_sockets(hub: Hub) -> Sockets:
     """`(user_id, connection_id)` of every socket the hub holds. Safe to call from a worker
     thread: a snapshot that raced with the loop changing the hub is simply taken again."""
     for _ in range(10):
         try:
-            return [(socket.user_id, socket.connection_id) for socket in (source or hub).all_sockets()]
+            return [(socket.user_id, socket.connection_id) for socket in hub.all_sockets()]
         except RuntimeError:  # "dictionary changed size during iteration"
             continue
     return []
 
 
-def gateway_figures(*, capacity: int, source: Hub | None = None) -> tuple[float, int]:
+def gateway_figures(*, capacity: int, hub: Hub) -> tuple[float, int]:
     """(load 0..1, connections) of this gateway: its sockets and their share of capacity."""
-    connections = (source or hub).connection_count()
+    connections = hub.connection_count()
     return min(1.0, connections / max(capacity, 1)), connections
 
 
-def gateway_register_self() -> None:
-    """Register this process's gateway now, with the sockets it holds. Blocking: for sync code
-    that found the record gone (e.g. `user_connect` raised NotFound)."""
-    registry_client().gateway_register(gateway_identity(), hub_sockets())
+def configure_gateway(identity: ProcessIdentity | None = None, client: RegistryClient | None = None) -> None:
+    """Tell the delivery engine which gateway this process is (none when it has no gateway
+    role), and how to register it again when the registry has forgotten it."""
+    identity = identity or process_identity()
+    gateway = identity.gateway
+    engine = delivery_engine()
+    if gateway is None:
+        engine.configure(gateway_id=None)
+        return
+
+    def register_again() -> None:
+        (client or registry_client()).register(gateway, sockets=hub_sockets(engine.hub))
+
+    engine.configure(gateway_id=gateway.instance_id, register_again=register_again)
+
+
+@dataclass
+class Record:
+    """One of this process's records in the registry, and whether it is registered now."""
+
+    identity: InstanceIdentity
+    registered: bool = False
 
 
 class RegistryAgent:
-    """The background duties of one process: its gateway record, its send record, or both."""
+    """The background duties of one process: its gateway record, its send record, or both,
+    and purging long-dead records in a registry process."""
 
     def __init__(
         self,
         *,
         client: RegistryClient,
-        gateway: GatewayIdentity | None,
-        send: SendIdentity | None,
+        records: list[InstanceIdentity],
         purge: bool = False,
-        source: Hub | None = None,
+        hub: Hub | None = None,
     ) -> None:
         self.client = client
-        self.gateway = gateway
-        self.send = send
+        self.records = [Record(identity) for identity in records]
         self.purge = purge
-        self.source = source
-        self.gateway_registered = False
-        self.send_registered = False
+        self.hub = hub or delivery_engine().hub
         self.beats = 0
 
-    @staticmethod
-    async def _call(func: Callable[..., Any], *args: Any) -> Any:
-        return await database_sync_to_async(func, thread_sensitive=False)(*args)
-
-    async def register_gateway(self) -> None:
-        if self.gateway is None:
-            return
+    async def _register(self, record: Record) -> None:
+        identity = record.identity
+        sockets = hub_sockets(self.hub) if identity.kind == "gateway" else []
         try:
-            await self._call(self.client.gateway_register, self.gateway, hub_sockets(self.source))
+            await off_loop(self.client.register)(identity, sockets=sockets)
         except Exception:
-            self.gateway_registered = False
-            logger.warning("could not register gateway %s; retrying", self.gateway.gateway_id, exc_info=True)
+            record.registered = False
+            logger.warning("could not register %s %s; retrying", _kind(identity), identity.instance_id, exc_info=True)
             return
-        self.gateway_registered = True
-        logger.info("registered gateway %s at %s", self.gateway.gateway_id, self.gateway.ws_url)
-
-    async def register_send(self) -> None:
-        if self.send is None:
-            return
-        try:
-            await self._call(self.client.send_register, self.send)
-        except Exception:
-            self.send_registered = False
-            logger.warning("could not register send instance %s; retrying", self.send.instance_id, exc_info=True)
-            return
-        self.send_registered = True
-        logger.info("registered send instance %s at %s", self.send.instance_id, self.send.url)
+        record.registered = True
+        logger.info("registered %s %s at %s", _kind(identity), identity.instance_id, identity.url)
 
     async def register(self) -> None:
-        await self.register_gateway()
-        await self.register_send()
+        for record in self.records:
+            await self._register(record)
 
     async def beat(self) -> None:
         """One heartbeat of each record; a record the registry no longer knows (404), or one
         never registered, is registered (again)."""
-        if self.gateway is not None:
-            if not self.gateway_registered:
-                await self.register_gateway()
-            else:
-                load, connections = gateway_figures(capacity=self.gateway.capacity, source=self.source)
-                try:
-                    await self._call(self.client.gateway_heartbeat, self.gateway.gateway_id, load, connections)
-                except NotFound:
-                    logger.warning("gateway %s expired in the registry; registering again", self.gateway.gateway_id)
-                    await self.register_gateway()
-                except Exception:
-                    logger.warning("heartbeat of gateway %s failed", self.gateway.gateway_id, exc_info=True)
-        if self.send is not None:
-            if not self.send_registered:
-                await self.register_send()
-            else:
-                try:
-                    await self._call(self.client.send_heartbeat, self.send.instance_id)
-                except NotFound:
-                    logger.warning("send instance %s expired in the registry; registering again", self.send.instance_id)
-                    await self.register_send()
-                except Exception:
-                    logger.warning("heartbeat of send instance %s failed", self.send.instance_id, exc_info=True)
+        for record in self.records:
+            identity = record.identity
+            if not record.registered:
+                await self._register(record)
+                continue
+            load, connections = (
+                gateway_figures(capacity=identity.capacity, hub=self.hub) if identity.kind == "gateway" else (0.0, 0)
+            )
+            try:
+                await off_loop(self.client.heartbeat)(identity, load=load, connections=connections)
+            except NotFound:
+                logger.warning(
+                    "%s %s expired in the registry; registering again", _kind(identity), identity.instance_id
+                )
+                await self._register(record)
+            except Exception:
+                logger.warning("heartbeat of %s %s failed", _kind(identity), identity.instance_id, exc_info=True)
         self.beats += 1
         if self.purge and self.beats % PURGE_EVERY_BEATS == 0:
             try:
-                await self._call(self.client.purge)
+                await off_loop(self.client.purge)()
             except Exception:
                 logger.warning("purging dead registry records failed", exc_info=True)
 
@@ -170,40 +158,34 @@ class RegistryAgent:
             await asyncio.sleep(settings.REGISTRY_HEARTBEAT_SECONDS)
             await self.beat()
 
-    def _unregister_calls(self) -> list[tuple[Callable[[str], None], str]]:
-        calls: list[tuple[Callable[[str], None], str]] = []
-        if self.gateway is not None:
-            calls.append((self.client.gateway_unregister, self.gateway.gateway_id))
-        if self.send is not None:
-            calls.append((self.client.send_unregister, self.send.instance_id))
-        return calls
-
     async def unregister(self) -> None:
-        for func, instance_id in self._unregister_calls():
+        for record in self.records:
             try:
-                await self._call(func, instance_id)
-                logger.info("unregistered %s", instance_id)
+                await off_loop(self.client.unregister)(record.identity)
+                logger.info("unregistered %s", record.identity.instance_id)
             except Exception:
-                logger.warning("could not unregister %s", instance_id, exc_info=True)
+                logger.warning("could not unregister %s", record.identity.instance_id, exc_info=True)
 
     def unregister_sync(self) -> None:
         """For exit hooks, when no event loop runs any more."""
-        for func, instance_id in self._unregister_calls():
+        for record in self.records:
             try:
-                func(instance_id)
-                logger.info("unregistered %s", instance_id)
+                self.client.unregister(record.identity)
+                logger.info("unregistered %s", record.identity.instance_id)
             except Exception:
-                logger.warning("could not unregister %s", instance_id, exc_info=True)
+                logger.warning("could not unregister %s", record.identity.instance_id, exc_info=True)
 
 
-def build_agent() -> RegistryAgent | None:
-    """The agent for this process's roles, or None when it registers nothing."""
-    gateway = gateway_identity() if serves_gateway() else None
-    send = send_identity() if serves_send() else None
+def _kind(identity: InstanceIdentity) -> str:
+    return "gateway" if identity.kind == "gateway" else "send instance"
+
+
+def build_agent(identity: ProcessIdentity) -> RegistryAgent | None:
+    """The agent for this process's records, or None when it registers nothing."""
     purge = carries_registry() and not settings.REGISTRY_URL
-    if gateway is None and send is None and not purge:
+    if not identity.records and not purge:
         return None
-    return RegistryAgent(client=registry_client(), gateway=gateway, send=send, purge=purge)
+    return RegistryAgent(client=registry_client(), records=identity.records, purge=purge)
 
 
 class RegistryLifecycleMiddleware:
@@ -212,6 +194,8 @@ class RegistryLifecycleMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
         self.agent: RegistryAgent | None = None
+        self.identity: ProcessIdentity | None = None
+        self.port: int | None = None  # the port the server listens on, once `serve` knows it
         self._task: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._locks: dict[int, tuple[asyncio.AbstractEventLoop, asyncio.Lock]] = {}
@@ -227,6 +211,10 @@ class RegistryLifecycleMiddleware:
             server = scope.get("server")
             await self.startup(port=server[1] if server and server[1] else None)
         await self.app(scope, receive, send)
+
+    def listening_on(self, port: int) -> None:
+        """The server listens on `port`: the identity registered at startup derives from it."""
+        self.port = port
 
     def running(self) -> bool:
         """Started on the current loop (a new loop, as in tests, starts afresh)."""
@@ -249,15 +237,16 @@ class RegistryLifecycleMiddleware:
         return entry[1]
 
     async def startup(self, *, port: int | None = None) -> None:
-        """Register this process's instances (awaited, so no request is served before its
-        gateway record exists) and start the heartbeat task. Idempotent per loop."""
+        """Work out this process's identity for the port it serves on, tell the gateway engine,
+        register this process's instances (awaited, so no request is served before its gateway
+        record exists) and start the heartbeat task. Idempotent per loop."""
         async with self._lock():
             if self.running() or not settings.CHAT_BACKGROUND_TASKS:
                 return
-            if port:
-                adopt_serving_port(port)
             loop = asyncio.get_running_loop()
-            agent = build_agent()
+            self.identity = identity = process_identity(port=port or self.port)
+            configure_gateway(identity)
+            agent = build_agent(identity)
             if agent is not None:
                 await agent.register()
             # Only now does running() say so: requests arriving meanwhile wait on the lock.
@@ -277,11 +266,9 @@ class RegistryLifecycleMiddleware:
         if self._stopped:
             return
         self._stopped = True
-        if serves_gateway():
-            from gateway.delivery import engine
-
+        if self.identity is not None and self.identity.gateway is not None:
             with contextlib.suppress(Exception):
-                await engine.shutdown(code=1001)
+                await delivery_engine().shutdown(code=CLOSE_GOING_AWAY)
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):

@@ -6,9 +6,10 @@ daphne. Why a command rather than the `daphne` CLI: daphne speaks no ASGI lifesp
 no start hook, so under the CLI a gateway would only register on its first request. Here the
 server is built with `daphne.server.Server` as its CLI does, and:
 
-- `ready_callable` (run once the sockets listen, before the reactor starts) adopts the real
-  port (`--port 0` picks a free one) and schedules `RegistryLifecycleMiddleware.startup` on
-  the reactor's asyncio loop: the process registers before it serves its first request;
+- `ready_callable` (run once the sockets listen, before the reactor starts) tells the
+  application the real port (`--port 0` picks a free one) and schedules
+  `RegistryLifecycleMiddleware.startup` on the reactor's asyncio loop: the process registers
+  before it serves its first request;
 - a twisted "before shutdown" trigger awaits `RegistryLifecycleMiddleware.shutdown`, which
   unregisters. The reactor's own SIGTERM/SIGINT handlers stop it, so both signals unregister
   without replacing daphne's shutdown (which runs as another trigger of the same phase).
@@ -18,7 +19,7 @@ several times faster. It is built with `uvicorn.Server`/`Config` and lifespan "o
 `RegistryLifecycleMiddleware` registers on `lifespan.startup` and unregisters on
 `lifespan.shutdown`. Two things differ from `uvicorn.run`:
 
-- the listening socket is bound here first, so the real port (`--port 0`) is adopted before
+- the listening socket is bound here first, so the real port (`--port 0`) is known before
   the lifespan startup registers the process;
 - uvicorn's own shutdown closes open sockets with 1012 (service restart) before the lifespan
   shutdown runs, and re-raises the signal once it has stopped. On SIGTERM/SIGINT the
@@ -48,9 +49,8 @@ from daphne.endpoints import build_endpoint_description_strings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from twisted.internet import defer, reactor
 
-from gateway.consumers import MAX_FRAME_BYTES
-from registry.identity import adopt_serving_port
-from registry.lifecycle import RegistryLifecycleMiddleware
+from chatproject.frames import MAX_FRAME_BYTES
+from runtime.lifecycle import RegistryLifecycleMiddleware
 
 logger = logging.getLogger(__name__)
 
@@ -83,6 +83,8 @@ class Command(BaseCommand):
     def handle(self, *args: Any, host: str, port: int, server: str, **options: Any) -> None:
         if server not in SERVERS:
             raise CommandError(f"--server must be one of {', '.join(SERVERS)} (CHAT_SERVER={server!r})")
+        # Imported here, not at the top: it builds the application (django.setup() is done by
+        # then), and daphne's reactor must be installed before anything imports twisted's.
         from chatproject.asgi import application
 
         if server == "uvicorn":
@@ -97,8 +99,8 @@ class Command(BaseCommand):
     # --- daphne ---------------------------------------------------------------------------
 
     def _serve_daphne(self, application: Any, host: str, port: int, verbosity: int) -> None:
-        if port:
-            adopt_serving_port(port)
+        if port and isinstance(application, RegistryLifecycleMiddleware):
+            application.listening_on(port)
         server = Server(
             application=application,
             endpoints=build_endpoint_description_strings(host=host, port=port),
@@ -112,8 +114,8 @@ class Command(BaseCommand):
 
     def _ready(self, server: Server, application: Any, host: str, port: int) -> None:
         real_port = server.listening_addresses[0][1] if server.listening_addresses else port
-        adopt_serving_port(real_port)
         if isinstance(application, RegistryLifecycleMiddleware):
+            application.listening_on(real_port)
             loop = asyncio.get_event_loop()
             startup = loop.create_task(application.startup(port=real_port), name="registry-startup")
 
@@ -154,7 +156,8 @@ class Command(BaseCommand):
     def _serve_uvicorn(self, application: Any, host: str, port: int, verbosity: int) -> None:
         listener = _bind(host, port)
         real_port = listener.getsockname()[1]
-        adopt_serving_port(real_port)
+        if isinstance(application, RegistryLifecycleMiddleware):
+            application.listening_on(real_port)
         config = uvicorn.Config(
             application,
             lifespan="on",

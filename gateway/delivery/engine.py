@@ -1,0 +1,264 @@
+"""The process-wide half of delivery: one engine per gateway process, on the event loop.
+
+- A receiver task reads this gateway's channel-layer channel (`chatproject.bus`) and fans each
+  event out to the local sockets in process (the `Hub`): no database work, no thread hop,
+  frames already encoded once per event.
+- Confirmations from every socket are gathered in memory and written to the database in
+  batches (`flush_confirmations`, every DELIVERY_CONFIRM_FLUSH_SECONDS and when a socket
+  closes), never one write per frame.
+- A timer writes again what ack-mode sockets left unconfirmed (DELIVERY_REDELIVERY_SECONDS).
+- A sweep compares, every DELIVERY_SWEEP_SECONDS, the rooms' last seq in the database with what
+  each local socket was written, so a push lost anywhere (Redis restart, full channel, a
+  crashed send process) is still delivered while the member stays connected.
+
+The runtime tells the engine which gateway it is (`configure`); a process that is no gateway
+has no gateway id and its sockets are refused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from channels.layers import get_channel_layer
+from django.conf import settings
+
+from chatproject import metrics as core_metrics
+from chatproject.bus import gateway_channel
+from gateway import metrics
+from gateway.delivery.connection import Connection
+from gateway.delivery.store import DeliveryStore
+from gateway.hub import Hub
+
+logger = logging.getLogger(__name__)
+
+SWEEP_CHUNK = 2000
+
+
+class DeliveryEngine:
+    def __init__(self, *, hub: Hub, store: DeliveryStore) -> None:
+        self.hub = hub
+        self.store = store
+        # This process's gateway id (None: not a gateway), and how to register it again when
+        # the registry has forgotten it (blocking; run off the loop). Set by the runtime.
+        self.gateway_id: str | None = None
+        self.register_again: Callable[[], None] | None = None
+        self.events_received = 0
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._tasks: list[asyncio.Task] = []
+        self._spawned: set[asyncio.Task] = set()
+        self._confirmed: dict[tuple[int, int], int] = {}
+        self._watched: set[Connection] = set()
+
+    def configure(self, *, gateway_id: str | None, register_again: Callable[[], None] | None = None) -> None:
+        """Make this engine gateway `gateway_id` (None: the process is no gateway)."""
+        self.gateway_id = gateway_id
+        self.register_again = register_again
+
+    def connection(self, **kwargs: Any) -> Connection:
+        """A new socket's delivery state, bound to this engine."""
+        return Connection(self, **kwargs)
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    def ensure_started(self) -> None:
+        """Start the receiver and timers on the running loop (idempotent; restarts on a new loop,
+        as in tests, where every test has its own)."""
+        loop = asyncio.get_running_loop()
+        if self._loop is loop and all(not t.done() for t in self._tasks):
+            return
+        for task in self._tasks:
+            if not task.done() and self._loop is loop:
+                task.cancel()
+        self._loop = loop
+        self._confirmed = {}
+        self._watched = set()
+        self._tasks = [
+            loop.create_task(self._receive_loop(), name="gateway-receiver"),
+            loop.create_task(self._timer_loop(), name="gateway-timers"),
+            loop.create_task(self._sweep_loop(), name="gateway-sweep"),
+        ]
+
+    async def stop(self) -> None:
+        """Stop the receiver and timers, then write the confirmations still in memory."""
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks = []
+        await self.flush_confirmations()
+
+    async def shutdown(self, *, code: int) -> None:
+        """The server is going away: close every local socket with `code` (1001), then stop,
+        writing the confirmations still in memory."""
+        sockets = self.hub.all_sockets()
+        logger.info("shutting down: closing %d sockets with %d", len(sockets), code)
+        for socket in sockets:
+            if socket.close_socket is not None and not socket.closed:
+                try:
+                    await socket.close_socket(code)
+                except Exception:
+                    logger.warning("could not close a socket of user %s", socket.user_id, exc_info=True)
+        await self.stop()
+
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        """Run `coro` as a task of the engine; a failure is logged, never lost silently."""
+        task = asyncio.ensure_future(coro)
+        self._spawned.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task) -> None:
+        self._spawned.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("delivery task failed", exc_info=task.exception())
+
+    # --- confirmations --------------------------------------------------------------------
+
+    def confirm(self, user_id: int, room_id: int, seq: int) -> None:
+        """Record in memory that `user_id` has room `room_id` up to `seq` (never lowered)."""
+        key = (user_id, room_id)
+        if seq > self._confirmed.get(key, 0):
+            self._confirmed[key] = seq
+
+    async def flush_confirmations(self) -> None:
+        """Write the confirmations gathered so far in one batch; on failure they are kept for
+        the next flush."""
+        if not self._confirmed:
+            return
+        batch, self._confirmed = self._confirmed, {}
+        try:
+            await self.store.confirmations_record(confirmed=batch)
+        except Exception:
+            logger.warning("could not record %d confirmations; will retry", len(batch), exc_info=True)
+            for key, seq in batch.items():
+                self.confirm(key[0], key[1], seq)
+
+    def watch(self, connection: Connection) -> None:
+        """Check `connection` for overdue acks at the next timer tick."""
+        self._watched.add(connection)
+
+    # --- the event path -------------------------------------------------------------------
+
+    async def _receive_loop(self) -> None:
+        layer = get_channel_layer()
+        channel = gateway_channel(self.gateway_id or "")
+        while True:
+            try:
+                event = await layer.receive(channel)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                core_metrics.CHANNEL_LAYER_RECEIVE_ERRORS.inc()
+                logger.warning("channel layer receive failed; retrying in 1 s", exc_info=True)
+                await asyncio.sleep(1)
+                continue
+            self.events_received += 1
+            metrics.event_received(kind=event.get("type"))
+            try:
+                await self.handle(event)
+            except Exception:
+                logger.exception("could not handle a %s event", event.get("type"))
+
+    async def handle(self, event: dict[str, Any]) -> None:
+        """Hand one bus event to the local sockets of its users (`chatproject.bus` event types).
+
+        `deliver` goes through each socket's ordering (`Connection.deliver`), and its ack frame to
+        the sender's sockets; `notice` and `forward` frames are written as they are (live only);
+        `close` closes the users' sockets with its code; `sync` reads what the users are owed, in
+        a task of its own so that other sockets' frames keep flowing. Metrics are counted in
+        local integers and recorded once per event, never per socket.
+        """
+        kind = event.get("type")
+        sockets_of = self.hub.sockets_of
+        if kind == "deliver":
+            room_id, seq, msg_id, frame = event["room_id"], event["seq"], event["msg_id"], event["frame"]
+            resend = bool(event.get("resend"))
+            handed = acks = 0
+            for user_id in event["users"]:
+                for socket in sockets_of(user_id):
+                    await socket.deliver(room_id=room_id, seq=seq, msg_id=msg_id, frame=frame, resend=resend)
+                    handed += 1
+            ack, sender = event.get("ack"), event.get("sender_id")
+            if ack and sender:
+                for socket in sockets_of(sender):
+                    await socket.write(ack)
+                    acks += 1
+            metrics.event_delivered(frame_type="chat", frames=handed, acks=acks, sent_at_ms=event.get("sent_at_ms"))
+        elif kind in {"notice", "forward"}:
+            frame = event["frame"]
+            handed = 0
+            for user_id in event["users"]:
+                for socket in sockets_of(user_id):
+                    await socket.write(frame)
+                    handed += 1
+            metrics.event_delivered(frame_type=kind, frames=handed)
+        elif kind == "close":
+            for user_id in event["users"]:
+                for socket in sockets_of(user_id):
+                    if socket.close_socket is not None:
+                        await socket.close_socket(event["code"])
+        elif kind == "sync":
+            self.spawn(self.resync_users(event["users"]))
+        else:
+            logger.warning("unknown gateway event type %r dropped", kind)
+
+    async def resync_users(self, user_ids: list[int]) -> None:
+        """Deliver to the local sockets of `user_ids` whatever the database says they are owed."""
+        local = [u for u in user_ids if self.hub.has_user(u)]
+        if not local:
+            return
+        positions = await self.store.positions(user_ids=local)
+        for user_id in local:
+            for socket in self.hub.sockets_of(user_id):
+                await socket.resync(positions.get(user_id, {}))
+
+    # --- timers -------------------------------------------------------------------------------
+
+    async def _timer_loop(self) -> None:
+        period = settings.DELIVERY_CONFIRM_FLUSH_SECONDS
+        while True:
+            await asyncio.sleep(period)
+            try:
+                await self.redeliver_due(time.monotonic())
+                await self.flush_confirmations()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("delivery timer failed")
+
+    async def redeliver_due(self, now: float) -> int:
+        """Write again, on every watched socket, what has waited DELIVERY_REDELIVERY_SECONDS for
+        an ack; returns how many frames."""
+        timeout = settings.DELIVERY_REDELIVERY_SECONDS
+        redelivered = 0
+        for connection in list(self._watched):
+            if connection.closed:
+                self._watched.discard(connection)
+                continue
+            redelivered += await connection.redeliver_due(now, timeout)
+            if connection.ack_mode is not None and not connection.has_pending():
+                self._watched.discard(connection)
+        if redelivered:
+            metrics.REDELIVERIES.inc(redelivered)
+        return redelivered
+
+    async def _sweep_loop(self) -> None:
+        while True:
+            await asyncio.sleep(settings.DELIVERY_SWEEP_SECONDS)
+            try:
+                await self.sweep()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.warning("delivery sweep failed", exc_info=True)
+
+    async def sweep(self) -> None:
+        """Compare every local user's rooms with the database, in chunks of users."""
+        users = sorted({socket.user_id for socket in self.hub.all_sockets()})
+        for start in range(0, len(users), SWEEP_CHUNK):
+            await self.resync_users(users[start : start + SWEEP_CHUNK])
