@@ -1,13 +1,24 @@
 // The browser client's logic without a browser: `node --test tests/browser/client_logic.test.mjs`
 // (tests/browser/test_client_logic.py runs it under pytest). Fakes stand in for fetch,
-// sessionStorage, WebSocket and the clock.
+// sessionStorage, WebSocket, the clock and (for dom.js) the document.
 
 import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
 import { afterEach, beforeEach, describe, mock, test } from 'node:test';
 
 import { Api, ApiError } from '../../gateway/static/gateway/api.js';
+import { el } from '../../gateway/static/gateway/dom.js';
+import { clientMsgId, errorText, formatTime, isRetryable, parseIds, roleName, safeHttpUrl } from '../../gateway/static/gateway/format.js';
+import { describeArrivals } from '../../gateway/static/gateway/messages.js';
 import { ChatSocket } from '../../gateway/static/gateway/socket.js';
-import { Timeline, backoffDelay, messageFromFrame } from '../../gateway/static/gateway/timeline.js';
+import * as S from '../../gateway/static/gateway/state.js';
+import {
+  Timeline,
+  backoffDelay,
+  historyStatus,
+  messageFromFrame,
+  messageFromSendReply,
+} from '../../gateway/static/gateway/timeline.js';
 
 globalThis.window = { location: { origin: 'http://chat.test', href: 'http://chat.test/', protocol: 'http:' } };
 
@@ -89,6 +100,386 @@ describe('backoffDelay', () => {
     assert.equal(backoffDelay(20, { random: () => 1 }), 30000);
     assert.equal(backoffDelay(20, { random: () => 0 }), 15000);
     assert.equal(backoffDelay(1000, { random: () => 0.5 }), 22500);
+  });
+});
+
+describe('Timeline paging', () => {
+  test('the newest page loads the history; an older page adds only new messages, in place', () => {
+    const timeline = new Timeline();
+    assert.equal(timeline.canLoadOlder, false); // no history read yet
+    timeline.add(message(60, 60)); // a live message that came first
+    timeline.addLatestPage([message(59, 59), message(60, 60)], true);
+    assert.equal(timeline.historyLoaded, true);
+    assert.equal(timeline.hasOlder, true);
+    assert.equal(timeline.canLoadOlder, true);
+    timeline.loadingOlder = true;
+    assert.equal(timeline.canLoadOlder, false);
+    timeline.loadingOlder = false;
+
+    const placed = [];
+    timeline.addOlderPage([message(57, 57), message(58, 58), message(59, 59)], true, (m) => {
+      // Each one is placed before the next is added, so `after` names a placed message.
+      placed.push([m.seq, timeline.after(m)?.seq ?? null]);
+    });
+    assert.deepEqual(placed, [
+      [57, 59],
+      [58, 59],
+    ]);
+    assert.deepEqual(
+      timeline.messages.map((m) => m.seq),
+      [57, 58, 59, 60],
+    );
+    assert.equal(timeline.hasOlder, true);
+    timeline.addOlderPage([], true);
+    assert.equal(timeline.hasOlder, false, 'an empty page ends the history even if has_more says otherwise');
+    assert.equal(timeline.canLoadOlder, false);
+  });
+
+  test('a latest page without more leaves nothing older to ask for', () => {
+    const timeline = new Timeline();
+    timeline.addLatestPage([], false);
+    assert.equal(timeline.hasOlder, false);
+    assert.equal(timeline.canLoadOlder, false);
+  });
+
+  test('the history status says what is loading, where the conversation starts, or nothing', () => {
+    assert.deepEqual(historyStatus(undefined), { loaded: false, olderHidden: true, olderDisabled: null, text: 'Loading messages…' });
+    const timeline = new Timeline();
+    assert.equal(historyStatus(timeline).text, 'Loading messages…');
+    timeline.addLatestPage([], false);
+    assert.deepEqual(historyStatus(timeline), { loaded: true, olderHidden: true, olderDisabled: false, text: 'No messages yet. Say hello!' });
+    const longer = new Timeline();
+    longer.addLatestPage([message(5, 5)], true);
+    assert.deepEqual(historyStatus(longer), { loaded: true, olderHidden: false, olderDisabled: false, text: '' });
+    longer.loadingOlder = true;
+    assert.deepEqual(historyStatus(longer), { loaded: true, olderHidden: false, olderDisabled: true, text: 'Loading older messages…' });
+    longer.loadingOlder = false;
+    longer.hasOlder = false;
+    assert.equal(historyStatus(longer).text, 'Start of the conversation.');
+  });
+
+  test('the send reply becomes the message object, sent by this user', () => {
+    const reply = { msgID: 31, room_id: 4, seq: 12, client_msg_id: 'web-1', created_at: '2026-11-23T10:04:05Z' };
+    assert.deepEqual(messageFromSendReply(reply, { type: 'text', text: 'hi' }, 9), {
+      id: 31,
+      room_id: 4,
+      sender_id: 9,
+      seq: 12,
+      client_msg_id: 'web-1',
+      created_at: '2026-11-23T10:04:05Z',
+      content: { type: 'text', text: 'hi' },
+    });
+  });
+});
+
+// --- The client's state ------------------------------------------------------------------
+
+const ME = 2;
+const group = (id, extra = {}) => ({ id, name: `group ${id}`, is_group: true, role: 2, last_seq: 0, ...extra });
+const privateChat = (id) => ({ id, name: 'made-up name', is_group: false, role: 0, last_seq: 0 });
+const member = (userId, extra = {}) => ({ user_id: userId, username: `u${userId}`, nickname: '', role: 2, online: true, ...extra });
+
+function signedIn() {
+  const state = S.createState();
+  S.signIn(state, { user_id: ME, username: 'me' });
+  return state;
+}
+
+describe('client state', () => {
+  test('a sign-in names this user; a reset forgets everything the session learnt', () => {
+    const state = signedIn();
+    assert.equal(state.me, ME);
+    assert.equal(state.names.get(ME), 'me');
+    S.setRooms(state, [group(1)]);
+    S.noteSocketOpen(state);
+    S.selectRoom(state, 1);
+    S.timelineOf(state, 1).add(message(1, 1));
+    state.messageEls.set(1, {});
+    S.resetState(state);
+    assert.equal(state.me, null);
+    assert.equal(state.current, null);
+    assert.equal(state.connectedOnce, false);
+    assert.equal(state.roomsLoaded, false);
+    for (const key of ['rooms', 'roomNames', 'timelines', 'members', 'names', 'unread', 'requests', 'pending', 'messageEls', 'pendingEls']) {
+      assert.equal(state[key].size, 0, key);
+    }
+  });
+
+  test('rooms are read again after a reconnect, or when not read yet, not on the first open', () => {
+    const state = signedIn();
+    assert.equal(S.noteSocketOpen(state), true, 'rooms not read yet');
+    const fresh = signedIn();
+    S.setRooms(fresh, []);
+    assert.equal(S.noteSocketOpen(fresh), false, 'first open after the rooms were read');
+    assert.equal(S.noteSocketOpen(fresh), true, 'a reconnect');
+  });
+
+  test('the rooms list replaces the last one, keeps names, and says what to read next', () => {
+    const state = signedIn();
+    const first = S.setRooms(state, [group(1, { role: 1 }), privateChat(2)]);
+    assert.equal(first.size, 0);
+    assert.equal(state.roomsLoaded, true);
+    assert.deepEqual(S.roomsToFollowUp(state, first), { requests: [1], members: [2] });
+    S.setRequests(state, 1, []);
+    S.setMembers(state, 2, [member(ME), member(7)]);
+    const previous = S.setRooms(state, [group(1, { role: 1 }), privateChat(2), group(3, { role: 0 }), group(4)]);
+    assert.deepEqual([...previous.keys()], [1, 2]);
+    assert.deepEqual(S.roomsToFollowUp(state, previous), { requests: [3], members: [] });
+    S.setRooms(state, [group(4)]);
+    assert.equal(S.roomName(state, 1), 'group 1', 'a room left is still named');
+    S.rememberRoomNames(state, [{ id: 9, name: 'found' }]);
+    assert.equal(S.roomName(state, 9), 'found');
+    assert.equal(S.roomName(state, 10), 'room #10');
+  });
+
+  test('a private chat is labelled with the other person; people by nickname, username or id', () => {
+    const state = signedIn();
+    S.setRooms(state, [privateChat(2), group(3)]);
+    assert.equal(S.roomLabel(state, state.rooms.get(2)), 'made-up name');
+    S.setMembers(state, 2, [member(ME), member(7, { nickname: 'Ada' })]);
+    assert.equal(S.roomName(state, 2), 'Ada (private)');
+    assert.equal(S.roomName(state, 3), 'group 3');
+    assert.equal(S.userName(state, ME, 2), 'You');
+    assert.equal(S.userName(state, 7, 2), 'Ada');
+    S.setMembers(state, 3, [member(8)]);
+    assert.equal(S.userName(state, 8, 3), 'u8');
+    assert.equal(S.userName(state, 7, 3), 'Ada', 'known from another room');
+    assert.equal(S.userName(state, 99, 3), 'user #99');
+    S.selectRoom(state, 3);
+    assert.equal(S.userName(state, 8), 'u8', 'the open room by default');
+  });
+
+  test('opening a room clears its unread count; closing forgets its elements; leaving, its messages', () => {
+    const state = signedIn();
+    S.setRooms(state, [group(1), group(2)]);
+    state.unread.set(1, 2);
+    state.unread.set(2, 3);
+    assert.equal(S.totalUnread(state), 5);
+    assert.equal(S.selectRoom(state, 5), null);
+    assert.equal(state.current, null);
+    assert.equal(S.selectRoom(state, 1).id, 1);
+    assert.equal(state.current, 1);
+    assert.equal(S.totalUnread(state), 3);
+    state.messageEls.set(1, {});
+    state.pendingEls.set('web-a', {});
+    S.deselectRoom(state);
+    assert.equal(state.current, null);
+    assert.equal(state.messageEls.size + state.pendingEls.size, 0);
+    S.timelineOf(state, 2).add(message(1, 1));
+    S.forgetRoom(state, 2);
+    assert.equal(state.timelines.has(2), false);
+    assert.equal(S.totalUnread(state), 0);
+  });
+
+  test('a message is taken once, counted unread only when someone else’s in another room', () => {
+    const state = signedIn();
+    S.setRooms(state, [group(1), group(2)]);
+    S.selectRoom(state, 1);
+    const inOpen = S.acceptMessage(state, message(10, 4, { room_id: 1, sender_id: 7 }));
+    assert.deepEqual(inOpen, { settledNode: null, knownRoom: true, mine: false, unread: false });
+    assert.equal(state.rooms.get(1).last_seq, 4);
+    assert.equal(S.acceptMessage(state, message(10, 4, { room_id: 1, sender_id: 7 })), null, 'a redelivery');
+    S.acceptMessage(state, message(9, 3, { room_id: 1, sender_id: 7 }));
+    assert.equal(state.rooms.get(1).last_seq, 4, 'an older message leaves last_seq');
+    assert.equal(S.acceptMessage(state, message(11, 1, { room_id: 2, sender_id: 7 })).unread, true);
+    assert.equal(S.acceptMessage(state, message(12, 2, { room_id: 2, sender_id: ME })).unread, false);
+    assert.equal(state.unread.get(2), 1);
+    assert.equal(state.unread.has(1), false);
+    assert.deepEqual(S.acceptMessage(state, message(13, 1, { room_id: 8, sender_id: 7 })), {
+      settledNode: null,
+      knownRoom: false,
+      mine: false,
+      unread: true,
+    });
+  });
+
+  test('an unsent message is sending, then stored or failed; the stored copy settles it', () => {
+    const state = signedIn();
+    S.setRooms(state, [group(1)]);
+    const entry = S.addPending(state, { clientMsgId: 'web-a', roomId: 1, content: { type: 'text', text: 'hi' } });
+    assert.deepEqual(entry, { client_msg_id: 'web-a', room_id: 1, content: { type: 'text', text: 'hi' }, status: 'sending' });
+    S.addPending(state, { clientMsgId: 'web-b', roomId: 2, content: { type: 'text', text: 'elsewhere' } });
+    assert.deepEqual(
+      S.pendingIn(state, 1).map((e) => e.client_msg_id),
+      ['web-a'],
+    );
+    assert.equal(S.markStored(state, 'web-a'), entry);
+    assert.equal(entry.status, 'stored');
+    assert.equal(S.markStored(state, 'web-z'), null);
+
+    S.markFailed(entry, 'offline', true);
+    assert.deepEqual([entry.status, entry.error, entry.retryable], ['failed', 'offline', true]);
+    assert.equal(S.markStored(state, 'web-a'), null, 'a late ack does not hide the failure');
+    S.markSending(entry);
+    assert.equal(entry.status, 'sending');
+
+    const node = { removed: false };
+    state.pendingEls.set('web-a', node);
+    const taken = S.acceptMessage(state, message(20, 1, { room_id: 1, sender_id: ME, client_msg_id: 'web-a' }));
+    assert.equal(taken.settledNode, node);
+    assert.equal(taken.mine, true);
+    assert.equal(state.pending.has('web-a'), false);
+    assert.equal(state.pendingEls.has('web-a'), false);
+    assert.equal(S.dropPending(state, 'web-b'), null, 'not shown: nothing to remove');
+    assert.equal(state.pending.size, 0);
+  });
+
+  test('members name people; one shown offline who writes is stale; changes reload lists on show', () => {
+    const state = signedIn();
+    S.setRooms(state, [group(1), group(2), privateChat(3)]);
+    S.setMembers(state, 1, [member(7, { nickname: 'Ada', online: false }), member(8)]);
+    assert.equal(state.names.get(7), 'Ada');
+    assert.equal(state.names.get(8), 'u8');
+    assert.equal(S.memberShownOffline(state, message(1, 1, { room_id: 1, sender_id: 7 })), true);
+    assert.equal(S.memberShownOffline(state, message(2, 2, { room_id: 1, sender_id: 8 })), false);
+    assert.equal(S.memberShownOffline(state, message(3, 3, { room_id: 1, sender_id: 9 })), false);
+
+    S.selectRoom(state, 1);
+    S.setMembers(state, 2, []);
+    S.setMembers(state, 3, []);
+    assert.equal(S.membersChanged(state, 1), true, 'the open room');
+    assert.equal(S.membersChanged(state, 3), true, 'a private chat: its label');
+    assert.equal(S.membersChanged(state, 2), false);
+    assert.equal(state.members.has(2), false, 'a list not on show is forgotten');
+    assert.equal(S.membersChanged(state, 4), false);
+  });
+
+  test('join requests are listed per room, added from notices, removed, and counted for managers', () => {
+    const state = signedIn();
+    S.setRooms(state, [group(1, { role: 1 }), group(2, { role: 2 }), privateChat(3)]);
+    assert.equal(S.isManager(state.rooms.get(1)), true);
+    assert.equal(S.isManager(state.rooms.get(2)), false);
+    assert.equal(S.isManager(state.rooms.get(3)), false);
+    assert.equal(S.isManager(undefined), false);
+    S.setRequests(state, 1, [{ id: 5, room_id: 1, username: 'ann' }]);
+    const request = S.addRequest(state, 1, {
+      event: 'join_request',
+      request_id: 6,
+      user_id: 9,
+      username: 'bo',
+      nickname: 'Bo',
+      message: 'hi',
+      created_at: 't',
+    });
+    assert.deepEqual(request, { id: 6, room_id: 1, user_id: 9, username: 'bo', nickname: 'Bo', message: 'hi', created_at: 't' });
+    assert.deepEqual(
+      S.requestsOf(state, 1).map((r) => r.id),
+      [5, 6],
+    );
+    assert.equal(S.requestCount(state, state.rooms.get(1)), 2);
+    S.addRequest(state, 2, { request_id: 7 });
+    assert.equal(S.requestCount(state, state.rooms.get(2)), 0, 'only managers see the count');
+    S.removeRequest(state, request);
+    assert.deepEqual(
+      S.requestsOf(state, 1).map((r) => r.id),
+      [5],
+    );
+    assert.deepEqual(S.requestsOf(state, 4), []);
+  });
+
+  test('arrivals are announced one by one with where they are, or summed up past three', () => {
+    const state = signedIn();
+    S.setRooms(state, [group(1), group(2)]);
+    S.setMembers(state, 1, [member(7, { nickname: 'Ada' })]);
+    S.selectRoom(state, 1);
+    const here = message(1, 1, { room_id: 1, sender_id: 7, content: { type: 'text', text: 'hello' } });
+    const there = message(2, 1, { room_id: 2, sender_id: 7, content: { type: 'image', url: 'http://x/y.png' } });
+    assert.deepEqual(describeArrivals(state, [here, there], true), ['Ada: hello', 'Ada in group 2: sent a image']);
+    assert.deepEqual(describeArrivals(state, [here, here, here, here], true), ['4 new messages.']);
+    assert.deepEqual(describeArrivals(state, [here, here, here, here], false), ['4 new messages from while you were away.']);
+    assert.deepEqual(describeArrivals(state, [], true), []);
+  });
+});
+
+describe('format helpers', () => {
+  test('user ids typed in a form: whole positive numbers, repeats dropped, else an ApiError', () => {
+    assert.deepEqual(parseIds(' 2, 5;5 7 '), [2, 5, 7]);
+    assert.deepEqual(parseIds(''), []);
+    for (const bad of ['abc', '0', '-3', '2.5', '1234567890123456']) {
+      assert.throws(
+        () => parseIds(bad),
+        (error) => error instanceof ApiError && error.status === 400,
+        bad,
+      );
+    }
+  });
+
+  test('links only when http(s)', () => {
+    assert.equal(safeHttpUrl('https://example.com/a b'), 'https://example.com/a%20b');
+    assert.equal(safeHttpUrl('http://example.com'), 'http://example.com/');
+    for (const bad of ['javascript:alert(1)', 'data:text/html,x', 'not a url', null]) assert.equal(safeHttpUrl(bad), null, String(bad));
+  });
+
+  test('client message ids are fresh, web- and 32 hex digits', () => {
+    const a = clientMsgId();
+    assert.match(a, /^web-[0-9a-f]{32}$/);
+    assert.notEqual(clientMsgId(), a);
+  });
+
+  test('errors: the server’s wording, a generic line otherwise; retries only when it may help', () => {
+    assert.equal(errorText(new ApiError(400, 'bad name')), 'bad name');
+    assert.equal(errorText(new ApiError(400, '', { name: ['too long'] })), 'name: too long');
+    assert.equal(errorText(new TypeError('x')), 'Something went wrong. Please try again.');
+    for (const status of [0, 429, 500, 503]) assert.equal(isRetryable(new ApiError(status, '')), true, String(status));
+    for (const status of [400, 403, 404, 409]) assert.equal(isRetryable(new ApiError(status, '')), false, String(status));
+    assert.equal(isRetryable(new TypeError('x')), false);
+  });
+
+  test('role names, and no time for what is not a date', () => {
+    assert.deepEqual([0, 1, 2, 7].map(roleName), ['owner', 'admin', 'member', 'member']);
+    assert.equal(formatTime('not a date'), '');
+    assert.notEqual(formatTime(new Date().toISOString()), '');
+  });
+});
+
+describe('dom.el', () => {
+  class FakeElement {
+    constructor(tag) {
+      this.tagName = tag;
+      this.className = '';
+      this.textContent = '';
+      this.attributes = {};
+      this.children = [];
+    }
+    setAttribute(name, value) {
+      this.attributes[name] = value;
+    }
+    append(...nodes) {
+      this.children.push(...nodes);
+    }
+    set innerHTML(_) {
+      throw new Error('innerHTML must not be used');
+    }
+  }
+
+  beforeEach(() => {
+    globalThis.document = { createElement: (tag) => new FakeElement(tag) };
+  });
+  afterEach(() => {
+    delete globalThis.document;
+  });
+
+  test('sets text as text, skips absent attributes, and appends only real children', () => {
+    const child = el('span', { text: 0 });
+    const node = el('li', { className: 'message', text: '<b>hi</b>', attrs: { 'data-id': 3, hidden: true, 'aria-current': null, off: false } }, [
+      child,
+      null,
+      'plain',
+    ]);
+    assert.equal(node.textContent, '<b>hi</b>');
+    assert.equal(node.className, 'message');
+    assert.deepEqual(node.attributes, { 'data-id': '3', hidden: '' });
+    assert.deepEqual(node.children, [child, 'plain']);
+    assert.equal(child.textContent, '0');
+  });
+});
+
+describe('client modules', () => {
+  test('every module but the entry one loads without a page (no DOM touched on import)', async () => {
+    const dir = new URL('../../gateway/static/gateway/', import.meta.url);
+    const modules = readdirSync(dir).filter((name) => name.endsWith('.js') && name !== 'chat.js');
+    assert.ok(modules.length >= 10, modules.join(', '));
+    for (const name of modules) await import(new URL(name, dir));
   });
 });
 

@@ -1,5 +1,6 @@
-// One room's messages as the client knows them: deduplicated by message id, kept in seq order.
-// Pure data, no DOM: the view asks where a message goes and renders it there.
+// One room's messages as the client knows them: deduplicated by message id, kept in seq order,
+// with the state of its history paging. Pure data, no DOM: the view (messages.js) asks where a
+// message goes and what the history status is, and renders that. Also the socket's back-off.
 
 /** A message object (API.md §3) from a `chat` frame, whose content travels as `payload`. */
 export function messageFromFrame(frame) {
@@ -11,6 +12,19 @@ export function messageFromFrame(frame) {
     client_msg_id: frame.client_msg_id ?? null,
     created_at: frame.created_at,
     content: frame.payload,
+  };
+}
+
+/** The message object of our own message from the send call's reply (API.md §3). */
+export function messageFromSendReply(data, content, senderId) {
+  return {
+    id: data.msgID,
+    room_id: data.room_id,
+    sender_id: senderId,
+    seq: data.seq,
+    client_msg_id: data.client_msg_id,
+    created_at: data.created_at,
+    content,
   };
 }
 
@@ -57,6 +71,27 @@ export class Timeline {
     return index >= 0 && index + 1 < this.messages.length ? this.messages[index + 1] : null;
   }
 
+  /** Whether an older page may be asked for now (history read, more of it, no request out). */
+  get canLoadOlder() {
+    return this.historyLoaded && this.hasOlder && !this.loadingOlder;
+  }
+
+  /** The newest page of history: its messages, and whether older ones remain. */
+  addLatestPage(messages, hasMore) {
+    for (const message of messages) this.add(message);
+    this.historyLoaded = true;
+    this.hasOlder = Boolean(hasMore);
+  }
+
+  /**
+   * A page of older history. `onAdded(message)` is called for each new one right after it is
+   * added, so that `after()` then names only messages already placed. An empty page ends it.
+   */
+  addOlderPage(messages, hasMore, onAdded = () => {}) {
+    for (const message of messages) if (this.add(message) >= 0) onAdded(message);
+    this.hasOlder = Boolean(hasMore) && messages.length > 0;
+  }
+
   /** Whether a message from this client (matched by its client_msg_id) is already stored. */
   findByClientId(clientMsgId) {
     if (!clientMsgId) return null;
@@ -65,6 +100,21 @@ export class Timeline {
     }
     return null;
   }
+}
+
+/**
+ * What the top of the conversation says about the history of `timeline` (undefined: none
+ * yet): `loaded`; the "Load older messages" button's `olderHidden` and `olderDisabled` (null:
+ * leave as is); the status `text`.
+ */
+export function historyStatus(timeline) {
+  if (!timeline || !timeline.historyLoaded) {
+    return { loaded: false, olderHidden: true, olderDisabled: null, text: 'Loading messages…' };
+  }
+  let text = '';
+  if (timeline.loadingOlder) text = 'Loading older messages…';
+  else if (!timeline.hasOlder) text = timeline.messages.length ? 'Start of the conversation.' : 'No messages yet. Say hello!';
+  return { loaded: true, olderHidden: !timeline.hasOlder, olderDisabled: timeline.loadingOlder, text };
 }
 
 /**

@@ -1,0 +1,94 @@
+// Writing and sending: the message box (Enter sends, Shift+Enter starts a new line), unsent
+// messages shown as "sending…" until the server stores them, their acks, and failures with a
+// safe Retry (the same client_msg_id, so the server stores the message once) or Discard.
+
+import { pendingBubble, updatePendingBubble } from './bubbles.js';
+import { $ } from './dom.js';
+import { clientMsgId, errorText, isRetryable } from './format.js';
+import { toast } from './notices.js';
+import { addPending, dropPending, markFailed, markSending, markStored } from './state.js';
+import { messageFromSendReply } from './timeline.js';
+
+const MAX_TEXT = 4000;
+
+/**
+ * Needs: receive(messages, {live}) to take in the stored message (messages.js);
+ * showUnsent(element) to put a new unsent message on the page.
+ */
+export function createComposer({ state, api, receive, showUnsent }) {
+  const actions = {
+    retry: (entry) => deliver(entry),
+    discard: (entry) => dropPending(state, entry.client_msg_id)?.remove(),
+  };
+
+  /** The element of an unsent message of the open room, kept to update its status. */
+  function draw(entry) {
+    const node = pendingBubble(entry, actions);
+    state.pendingEls.set(entry.client_msg_id, node);
+    return node;
+  }
+
+  function redraw(entry) {
+    const node = state.pendingEls.get(entry.client_msg_id);
+    if (node) updatePendingBubble(node, entry, actions);
+  }
+
+  function receiveAck(frame) {
+    const entry = markStored(state, frame.client_msg_id);
+    if (entry) redraw(entry);
+  }
+
+  async function deliver(entry) {
+    markSending(entry);
+    redraw(entry);
+    try {
+      const data = await api.post('/api/chat/send_message', {
+        room_id: entry.room_id,
+        content: entry.content,
+        client_msg_id: entry.client_msg_id,
+      });
+      receive([messageFromSendReply(data, entry.content, state.me)], { live: true });
+    } catch (error) {
+      if (!api.loggedIn || !state.pending.has(entry.client_msg_id)) return;
+      markFailed(entry, errorText(error), isRetryable(error));
+      redraw(entry);
+    }
+  }
+
+  function sendText() {
+    const input = $('composer-input');
+    const text = input.value.trim();
+    if (!text || state.current === null) return;
+    if (text.length > MAX_TEXT) {
+      toast(`A message holds at most ${MAX_TEXT} characters.`);
+      return;
+    }
+    const entry = addPending(state, { clientMsgId: clientMsgId(), roomId: state.current, content: { type: 'text', text } });
+    showUnsent(draw(entry));
+    input.value = '';
+    deliver(entry);
+  }
+
+  function setEnabled(enabled) {
+    $('composer-input').disabled = !enabled;
+    $('composer-send').disabled = !enabled;
+  }
+
+  function focus() {
+    $('composer-input').focus();
+  }
+
+  $('composer').addEventListener('submit', (event) => {
+    event.preventDefault();
+    sendText();
+  });
+
+  $('composer-input').addEventListener('keydown', (event) => {
+    if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      sendText();
+    }
+  });
+
+  return { draw, receiveAck, setEnabled, focus };
+}
