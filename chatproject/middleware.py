@@ -10,11 +10,11 @@ import time
 import uuid
 from collections.abc import Callable
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from chatproject import metrics
 from chatproject.envelope import json_error
+from chatproject.http_limits import body_limit_for, too_large_msg
 
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -90,21 +90,23 @@ class RequestMetricsMiddleware:
 
 
 class BodySizeLimitMiddleware:
-    """Refuse bodies over MAX_BODY_BYTES with 413 before anything parses them."""
+    """Refuse bodies over MAX_BODY_BYTES with 413 before anything parses them. The servers
+    refuse them earlier, at the ASGI layer (chatproject.http_limits); this keeps the rule for
+    every other way into Django (the test client, a WSGI server)."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        limit = settings.MAX_BODY_BYTES
+        limit = body_limit_for(request.path)
         length = request.META.get("CONTENT_LENGTH") or ""
         if length:
             try:
-                too_big = int(length) > limit
+                too_big = limit is not None and int(length) > limit
             except ValueError:
                 return json_error(400, "the Content-Length header is not a number")
             if too_big:
-                return json_error(413, f"the body is larger than {limit} bytes")
+                return json_error(413, too_large_msg(limit))
         return self.get_response(request)
 
 

@@ -210,8 +210,13 @@ else:
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # --- HTTP API ---------------------------------------------------------------------------
+# Request bodies over this are refused with 413 before they are read (chatproject.http_limits).
 MAX_BODY_BYTES = 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_BODY_BYTES
+# Paths whose view reads the body as a stream, exempt from MAX_BODY_BYTES: path -> its own limit
+# in bytes (refused at once from Content-Length), or None for none. E.g. an upload endpoint:
+# {"/api/chat/upload": 25 * 1024 * 1024}.
+STREAMING_BODY_PATHS: dict[str, int | None] = {}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["meta.authentication.JWTAuthentication"],
