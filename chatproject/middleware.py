@@ -10,6 +10,7 @@ import time
 import uuid
 from collections.abc import Callable
 
+from django.core.exceptions import DisallowedHost
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from chatproject import metrics
@@ -44,6 +45,26 @@ class RequestIdMiddleware:
             request_id_var.reset(token)
         response["X-Request-ID"] = request_id
         return response
+
+
+disallowed_host_logger = logging.getLogger("django.security.DisallowedHost")
+
+
+class AllowedHostMiddleware:
+    """A request for a host outside ALLOWED_HOSTS gets the envelope's 400 in every mode (with
+    DEBUG on, Django would answer with its debug page, settings included) and writes one log
+    line, not a traceback. Sits right inside RequestIdMiddleware, before anything reads the host."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        try:
+            request.get_host()
+        except DisallowedHost as error:
+            disallowed_host_logger.warning("refused %s %s: %s", request.method, request.path, error)
+            return json_error(400, "this server does not serve the host named in the Host header")
+        return self.get_response(request)
 
 
 access_logger = logging.getLogger("chatproject.access")

@@ -126,7 +126,7 @@ def test_a_20_mb_form_is_refused_at_once_without_stalling_other_clients(server: 
     before = len(latencies)
     boundary = b"xyzzy"
     size = 20 * MIB
-    part = b"--xyzzy\r\nContent-Disposition: form-data; name=\"f%d\"\r\n\r\n" + b"a" * 1000 + b"\r\n"
+    part = b'--xyzzy\r\nContent-Disposition: form-data; name="f%d"\r\n\r\n' + b"a" * 1000 + b"\r\n"
     head = (
         b"POST /login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; boundary=%s\r\n"
         b"Content-Length: %d\r\n\r\n" % (boundary, size)
@@ -156,11 +156,12 @@ def test_a_300_mb_body_is_refused_without_the_process_growing(server: ServerProc
     baseline = rss_kib(pid)
     size = 300 * MIB
     piece = b'{"username": "' + b"x" * 65000 + b'"}'
+    head = b"POST /login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
     if framing == "chunked":
-        head = b"POST /login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+        head += b"Transfer-Encoding: chunked\r\n\r\n"
         body = chunked(piece, size)
     else:
-        head = b"POST /login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % size
+        head += b"Content-Length: %d\r\n\r\n" % size
         body = repeated(piece, size)
     peak = [baseline]
     stop = threading.Event()
