@@ -208,7 +208,21 @@ else:
         }
     }
 
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# The cache holds throttle counts and login lockouts. With Redis they hold across every process
+# of a cluster; its keys carry their own prefix, apart from the channel layer's (never call
+# cache.clear() on it: Django's Redis cache would flush the whole database).
+CACHE_KEY_PREFIX = env_str("CACHE_KEY_PREFIX", "chat-cache")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": env_str("CACHE_REDIS_URL", REDIS_URL),
+            "KEY_PREFIX": CACHE_KEY_PREFIX,
+            "OPTIONS": {"socket_connect_timeout": 3, "socket_timeout": 3},
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # --- HTTP API ---------------------------------------------------------------------------
 # Request bodies over this are refused with 413 before they are read (chatproject.http_limits).
@@ -254,6 +268,14 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
     ],
 }
+
+# Lockouts after failed logins, on /login and the Django admin (meta.services.login_guard):
+# an address or an account with this many failures within the window is refused (429) for
+# LOGIN_LOCKOUT_SECONDS, whatever the password.
+LOGIN_FAILURES_PER_ADDRESS = env_int("LOGIN_FAILURES_PER_ADDRESS", 20)
+LOGIN_FAILURES_PER_ACCOUNT = env_int("LOGIN_FAILURES_PER_ACCOUNT", 10)
+LOGIN_FAILURE_WINDOW_SECONDS = env_int("LOGIN_FAILURE_WINDOW_SECONDS", 15 * 60)
+LOGIN_LOCKOUT_SECONDS = env_int("LOGIN_LOCKOUT_SECONDS", 15 * 60)
 
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(seconds=env_int("JWT_ACCESS_LIFETIME_SECONDS", 2 * 3600)),

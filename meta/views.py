@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 from chatproject.envelope import ok, validated
 from meta import selectors, services
 from meta import serializers as s
-from meta.throttles import LoginThrottle, RegisterThrottle
+from meta.throttles import LoginThrottle, RegisterThrottle, client_address
 from meta.tokens import access_token_from_refresh, token_pair_for_user
 
 
@@ -62,10 +62,13 @@ class LoginView(_PublicView):
             ),
             401: OpenApiResponse(description="wrong username or password (the same reply either way)"),
             403: OpenApiResponse(description="the user is banned"),
+            429: OpenApiResponse(
+                description="too many attempts, or this address or account is locked out after failed logins"
+            ),
         },
     )
     def post(self, request: Request) -> Response:
-        user = services.user_authenticate(**validated(s.LoginInput, request.data))
+        user = services.user_authenticate(**validated(s.LoginInput, request.data), address=client_address(request.META))
         pair = token_pair_for_user(user=user)
         return ok(
             {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -27,7 +28,12 @@ def _fast_and_isolated(settings: Any) -> None:
     # start get their own environment.
     settings.CHAT_BACKGROUND_TASKS = False
     settings.INTERNAL_API_TOKEN = INTERNAL_TOKEN
-    cache.clear()
+    if settings.CACHES["default"]["BACKEND"].endswith("LocMemCache"):
+        cache.clear()
+    else:
+        # Redis (REDIS_URL set): clear() would flush the whole database, the channel layer's
+        # too; a fresh key prefix gives the test fresh counters instead.
+        settings.CACHES = {"default": {**settings.CACHES["default"], "KEY_PREFIX": f"test-{uuid.uuid4().hex}"}}
 
 
 @pytest.fixture

@@ -8,6 +8,8 @@ from django.db.models.functions import Lower
 
 from chatproject.exceptions import Conflict, Forbidden, NotAuthenticated
 from meta.models import User
+from meta.services.login_guard import login_attempt_check, login_failure_record, login_success_record
+from meta.usernames import username_key
 
 WRONG_CREDENTIALS = "wrong username or password"
 
@@ -38,20 +40,27 @@ def user_register(*, username: str, password: str, nickname: str = "") -> User:
         raise duplicate from None
 
 
-def user_authenticate(*, username: str, password: str) -> User:
+def user_authenticate(*, username: str, password: str, address: str) -> User:
     """The user these credentials belong to; the caller then issues tokens.
 
-    Raises NotAuthenticated with one message for an unknown user, a wrong password or an
-    inactive account, spending one password hash in every case so the reply time does not
-    tell which. Raises Forbidden for a banned user, only once the password is right.
+    Raises RateLimited while `address` (the client's) or the account is locked out after
+    failed logins (`meta.services.login_guard`), before any password is checked. Raises
+    NotAuthenticated with one message for an unknown user, a wrong password or an inactive
+    account, spending one password hash in every case so the reply time does not tell which,
+    and counts the failure. Raises Forbidden for a banned user, only once the password is right.
     """
+    key = username_key(username)
+    login_attempt_check(address=address, username_key=key)
     user = _user_by_username(username=username)
     if user is None or not user.has_usable_password():
         # Hash anyway (as Django's ModelBackend does) so a missing user costs the same time.
         User().set_password(password)
+        login_failure_record(address=address, username_key=key)
         raise NotAuthenticated(WRONG_CREDENTIALS)
     if not user.check_password(password) or not user.is_active:
+        login_failure_record(address=address, username_key=key)
         raise NotAuthenticated(WRONG_CREDENTIALS)
+    login_success_record(username_key=key)
     if user.is_banned:
         raise Forbidden("this user is banned")
     return user
