@@ -15,6 +15,7 @@ from django.utils import timezone
 from chatproject.exceptions import InvalidInput, NotFound
 from meta.models import JoinPolicy, Membership, Room, User
 from meta.services._common import membership_require, room_lock
+from meta.tokens import refresh_tokens_revoke
 from send.push import CLOSE_BANNED, sockets_close_publish
 
 ROOM_NAME_MAX = Room._meta.get_field("name").max_length
@@ -34,14 +35,15 @@ def _user_banned_set(*, user_id: int, banned: bool) -> User:
             user.is_banned = banned
             user.save(update_fields=["is_banned"])
             if banned:
+                refresh_tokens_revoke(user_id=user_id)
                 transaction.on_commit(lambda: sockets_close_publish(user_ids=[user_id], code=CLOSE_BANNED))
     return user
 
 
 def user_ban(*, user_id: int) -> User:
-    """Ban a user: from their next request on, their tokens get 401, login 403 and new
-    sockets are refused; sockets already open are closed with 4403 (emits a `close` event to
-    their gateways). Banning a banned user changes nothing.
+    """Ban a user: from their next request on, their tokens get 401 (their refresh tokens are
+    revoked for good), login 403 and new sockets are refused; sockets already open are closed
+    with 4403 (emits a `close` event to their gateways). Banning a banned user changes nothing.
 
     Raises NotFound (user).
     """

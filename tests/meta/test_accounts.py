@@ -234,7 +234,7 @@ def test_refresh_gives_a_new_working_access_token(api, make_user):
     user = make_user("carol", password="secret123")
     refresh = assert_ok(post(api, "/login", {"username": "carol", "password": "secret123"}))["data"]["refresh"]
     body = assert_ok(post(api, "/api/token/refresh", {"refresh": refresh}), msg="token refreshed")
-    assert set(body["data"]) == {"token", "expires_in"}
+    assert set(body["data"]) == {"token", "refresh", "expires_in"}
     assert body["data"]["expires_in"] == 7200
     claims = AccessToken(body["data"]["token"]).payload
     assert (claims["user_id"], claims["username"]) == (user.pk, "carol")
