@@ -240,6 +240,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["chatproject.parsers.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "EXCEPTION_HANDLER": "chatproject.exception_handler.exception_handler",
+    "DEFAULT_METADATA_CLASS": "chatproject.metadata.EnvelopeMetadata",
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_THROTTLE_RATES": {
         "login": env_str("LOGIN_RATE", "30/min"),

@@ -44,6 +44,14 @@ def token_pair_for_user(*, user: User) -> TokenPair:
     return TokenPair(access=str(access), refresh=str(refresh), expires_in=int(lifetime.total_seconds()))
 
 
+def access_token_for_user(*, user: User) -> str:
+    """An access token alone, with the claims of `token_pair_for_user`; nothing is recorded."""
+    access = AccessToken.for_user(user)
+    access["user_id"] = user.pk
+    access["username"] = user.username
+    return str(access)
+
+
 def _token_error_msg(error: TokenError, kind: str) -> str:
     text = str(error).lower()
     if "expired" in text:

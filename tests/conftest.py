@@ -12,7 +12,7 @@ from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from meta.models import User
-from meta.tokens import token_pair_for_user
+from meta.tokens import access_token_for_user
 
 INTERNAL_TOKEN = "test-internal-token"
 MISSING_TOKEN_MSG = "authentication required: send the header 'Authorization: Bearer <access token>'"
@@ -53,7 +53,7 @@ def make_user(db: None) -> Callable[..., User]:
 
 @pytest.fixture
 def token_for() -> Callable[[User], str]:
-    return lambda user: token_pair_for_user(user=user).access
+    return lambda user: access_token_for_user(user=user)
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from chatproject.exceptions import InvalidInput, NotFound
 from meta.models import JoinPolicy, Membership, Room, User
-from meta.services._common import membership_require, room_lock
+from meta.services._common import has_control_characters, membership_require, room_lock
 from meta.tokens import refresh_tokens_revoke
 from send.push import CLOSE_BANNED, sockets_close_publish
 
@@ -96,6 +96,8 @@ def room_update(*, room_id: int, name: str, join_policy: str) -> Room:
     """
     if not name.strip() or len(name) > ROOM_NAME_MAX:
         raise InvalidInput(f"a room name has 1 to {ROOM_NAME_MAX} characters")
+    if has_control_characters(name):
+        raise InvalidInput("a room name must not contain control characters")
     if join_policy not in JoinPolicy.values:
         raise InvalidInput(f"join_policy must be one of {', '.join(JoinPolicy.values)}")
     with transaction.atomic():
