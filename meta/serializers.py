@@ -18,6 +18,7 @@ from rest_framework.fields import empty
 
 from chatproject.timefmt import iso_utc
 from meta.models import JoinPolicy, Role
+from meta.usernames import MAX_NORMALISED_LENGTH, highly_restrictive, username_key, username_skeleton
 
 MAX_ID = 2**53 - 1
 MAX_IDS_PER_CALL = 1000
@@ -181,6 +182,18 @@ class _UsernameCharset(UnicodeUsernameValidator):
     message = "may contain only letters, digits and the characters @ . + - _"
 
 
+def _username_unicode_rules(value: str) -> None:
+    """API.md §9: TS #39 "highly restrictive" (one script, or Latin with Han, Japanese or
+    Korean), and a normalised form of bounded length."""
+    if not highly_restrictive(value):
+        raise serializers.ValidationError(
+            "must be written in one script (or Latin with Han, Japanese or Korean), "
+            "not a mix such as Latin and Cyrillic"
+        )
+    if max(len(username_key(value)), len(username_skeleton(value))) > MAX_NORMALISED_LENGTH:
+        raise serializers.ValidationError("is too long once normalised")
+
+
 # --- Requests ---------------------------------------------------------------------------
 
 
@@ -189,7 +202,7 @@ class RegisterInput(serializers.Serializer):
         trim_whitespace=False,
         min_length=USERNAME_MIN,
         max_length=USERNAME_MAX,
-        validators=[_UsernameCharset()],
+        validators=[_UsernameCharset(), _username_unicode_rules],
         error_messages={
             "min_length": f"must be {USERNAME_MIN} to {USERNAME_MAX} characters long",
             "max_length": f"must be {USERNAME_MIN} to {USERNAME_MAX} characters long",

@@ -1,5 +1,6 @@
-"""Usernames: their normalised form (the key of uniqueness and of login), see `keys`."""
+"""Usernames: their normalised key (uniqueness and login), TS #39 script restriction and
+confusable skeleton; see `keys`."""
 
-from meta.usernames.keys import username_key
+from meta.usernames.keys import MAX_NORMALISED_LENGTH, highly_restrictive, username_key, username_skeleton
 
-__all__ = ["username_key"]
+__all__ = ["MAX_NORMALISED_LENGTH", "highly_restrictive", "username_key", "username_skeleton"]
