@@ -19,8 +19,17 @@ _HOST_RE = re.compile(r"^[A-Za-z0-9._:-]{1,253}$")
 _INSTANCE_ID_MSG = "1 to 64 letters, digits, '-', '_' or '.'"
 
 
+class _StrictRegexField(serializers.RegexField):
+    """A JSON string matching the pattern (DRF's RegexField also takes numbers)."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 def _instance_id_field() -> serializers.RegexField:
-    return serializers.RegexField(INSTANCE_ID_RE, error_messages={"invalid": _INSTANCE_ID_MSG})
+    return _StrictRegexField(INSTANCE_ID_RE, error_messages={"invalid": _INSTANCE_ID_MSG})
 
 
 class HostField(StrictCharField):

@@ -118,7 +118,10 @@ class GatewayDeleteView(InternalAPIView, APIView):
         description="INTERNAL. Its user routes go with it.",
         tags=["registry"],
         parameters=[_path_id("gateway_id")],
-        responses={200: inline_serializer("GatewayUnregisterData", {"gateway_id": serializers.CharField()})},
+        responses={
+            200: inline_serializer("GatewayUnregisterData", {"gateway_id": serializers.CharField()}),
+            404: OpenApiResponse(description="the path holds no valid gateway id"),
+        },
     )
     def delete(self, request: Request, gateway_id: str) -> Response:
         services.gateway_unregister(gateway_id=gateway_id)
@@ -235,7 +238,10 @@ class SendDeleteView(InternalAPIView, APIView):
         description="INTERNAL.",
         tags=["registry"],
         parameters=[_path_id("instance_id")],
-        responses={200: inline_serializer("SendUnregisterData", {"instance_id": serializers.CharField()})},
+        responses={
+            404: OpenApiResponse(description="the path holds no valid instance id"),
+            200: inline_serializer("SendUnregisterData", {"instance_id": serializers.CharField()}),
+        },
     )
     def delete(self, request: Request, instance_id: str) -> Response:
         services.send_instance_unregister(instance_id=instance_id)
