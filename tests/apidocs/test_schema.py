@@ -289,7 +289,7 @@ def test_the_websocket_route_points_to_its_protocol_document(schema: Schema) -> 
 
     assert "docs/websocket.md" in operation["description"]
     assert {p["name"] for p in operation["parameters"]} == {"token", "ack", "Sec-WebSocket-Protocol"}
-    assert list(operation["responses"]) == ["101"]
+    assert list(operation["responses"]) == ["101", "404"]  # 404: a plain GET, without the upgrade
     assert document.is_file()
     text = document.read_text()
     for close_code in ("4401", "4403", "4409", "1008", "1009", "1001"):
