@@ -14,7 +14,7 @@ from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
 from chatproject.envelope import error_body
-from chatproject.exceptions import ApplicationError
+from chatproject.exceptions import ApplicationError, RateLimited
 
 logger = logging.getLogger("chatproject.errors")
 
@@ -57,6 +57,8 @@ def exception_to_reply(exc: Exception) -> tuple[int, dict[str, Any], dict[str, s
     """(status, body, headers) for any exception; shared by DRF views and plain Django code."""
     headers: dict[str, str] = {}
     if isinstance(exc, ApplicationError):
+        if isinstance(exc, RateLimited):
+            headers["Retry-After"] = str(exc.retry_after)
         return exc.status, error_body(exc.status, exc.msg, exc.errors), headers
     if isinstance(exc, drf.ValidationError):
         errors = _flatten(exc.detail)

@@ -47,6 +47,17 @@ class TooLarge(ApplicationError):
     default_msg = "too large"
 
 
+class RateLimited(ApplicationError):
+    """429; `retry_after` (seconds) becomes the `Retry-After` header."""
+
+    status = 429
+    default_msg = "too many requests"
+
+    def __init__(self, msg: str | None = None, *, retry_after: int) -> None:
+        super().__init__(msg)
+        self.retry_after = max(int(retry_after), 1)
+
+
 class ServiceUnavailable(ApplicationError):
     status = 503
     default_msg = "service unavailable"

@@ -10,12 +10,13 @@ import time
 import uuid
 from collections.abc import Callable
 
-from django.conf import settings
+from django.core.exceptions import DisallowedHost
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from chatproject import metrics
 from chatproject.envelope import json_error
 from chatproject.exception_handler import exception_to_reply
+from chatproject.http_limits import body_limit_for, too_large_msg
 
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -45,6 +46,26 @@ class RequestIdMiddleware:
             request_id_var.reset(token)
         response["X-Request-ID"] = request_id
         return response
+
+
+disallowed_host_logger = logging.getLogger("django.security.DisallowedHost")
+
+
+class AllowedHostMiddleware:
+    """A request for a host outside ALLOWED_HOSTS gets the envelope's 400 in every mode (with
+    DEBUG on, Django would answer with its debug page, settings included) and writes one log
+    line, not a traceback. Sits right inside RequestIdMiddleware, before anything reads the host."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        try:
+            request.get_host()
+        except DisallowedHost as error:
+            disallowed_host_logger.warning("refused %s %s: %s", request.method, request.path, error)
+            return json_error(400, "this server does not serve the host named in the Host header")
+        return self.get_response(request)
 
 
 access_logger = logging.getLogger("chatproject.access")
@@ -91,21 +112,23 @@ class RequestMetricsMiddleware:
 
 
 class BodySizeLimitMiddleware:
-    """Refuse bodies over MAX_BODY_BYTES with 413 before anything parses them."""
+    """Refuse bodies over MAX_BODY_BYTES with 413 before anything parses them. The servers
+    refuse them earlier, at the ASGI layer (chatproject.http_limits); this keeps the rule for
+    every other way into Django (the test client, a WSGI server)."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        limit = settings.MAX_BODY_BYTES
+        limit = body_limit_for(request.path)
         length = request.META.get("CONTENT_LENGTH") or ""
         if length:
             try:
-                too_big = int(length) > limit
+                too_big = limit is not None and int(length) > limit
             except ValueError:
                 return json_error(400, "the Content-Length header is not a number")
             if too_big:
-                return json_error(413, f"the body is larger than {limit} bytes")
+                return json_error(413, too_large_msg(limit))
         return self.get_response(request)
 
 

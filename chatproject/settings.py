@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
+    "rest_framework_simplejwt.token_blacklist",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "channels",
@@ -100,6 +101,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "chatproject.middleware.RequestIdMiddleware",
+    "chatproject.middleware.AllowedHostMiddleware",
     "chatproject.middleware.RequestMetricsMiddleware",
     "chatproject.middleware.BodySizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -208,11 +210,30 @@ else:
         }
     }
 
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# The cache holds throttle counts and login lockouts. With Redis they hold across every process
+# of a cluster; its keys carry their own prefix, apart from the channel layer's (never call
+# cache.clear() on it: Django's Redis cache would flush the whole database).
+CACHE_KEY_PREFIX = env_str("CACHE_KEY_PREFIX", "chat-cache")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": env_str("CACHE_REDIS_URL", REDIS_URL),
+            "KEY_PREFIX": CACHE_KEY_PREFIX,
+            "OPTIONS": {"socket_connect_timeout": 3, "socket_timeout": 3},
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # --- HTTP API ---------------------------------------------------------------------------
+# Request bodies over this are refused with 413 before they are read (chatproject.http_limits).
 MAX_BODY_BYTES = 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_BODY_BYTES
+# Paths whose view reads the body as a stream, exempt from MAX_BODY_BYTES: path -> its own limit
+# in bytes (refused at once from Content-Length), or None for none. E.g. an upload endpoint:
+# {"/api/chat/upload": 25 * 1024 * 1024}.
+STREAMING_BODY_PATHS: dict[str, int | None] = {}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["meta.authentication.JWTAuthentication"],
@@ -220,6 +241,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["chatproject.parsers.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "EXCEPTION_HANDLER": "chatproject.exception_handler.exception_handler",
+    "DEFAULT_METADATA_CLASS": "chatproject.metadata.EnvelopeMetadata",
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_THROTTLE_RATES": {
         "login": env_str("LOGIN_RATE", "30/min"),
@@ -250,6 +272,14 @@ SPECTACULAR_SETTINGS = {
     ],
 }
 
+# Lockouts after failed logins, on /login and the Django admin (meta.services.login_guard):
+# an address or an account with this many failures within the window is refused (429) for
+# LOGIN_LOCKOUT_SECONDS, whatever the password.
+LOGIN_FAILURES_PER_ADDRESS = env_int("LOGIN_FAILURES_PER_ADDRESS", 20)
+LOGIN_FAILURES_PER_ACCOUNT = env_int("LOGIN_FAILURES_PER_ACCOUNT", 10)
+LOGIN_FAILURE_WINDOW_SECONDS = env_int("LOGIN_FAILURE_WINDOW_SECONDS", 15 * 60)
+LOGIN_LOCKOUT_SECONDS = env_int("LOGIN_LOCKOUT_SECONDS", 15 * 60)
+
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(seconds=env_int("JWT_ACCESS_LIFETIME_SECONDS", 2 * 3600)),
     "REFRESH_TOKEN_LIFETIME": timedelta(seconds=env_int("JWT_REFRESH_LIFETIME_SECONDS", 14 * 24 * 3600)),
@@ -258,6 +288,9 @@ SIMPLE_JWT = {
     "USER_ID_FIELD": "id",
     "USER_ID_CLAIM": "user_id",
     "UPDATE_LAST_LOGIN": False,
+    # A refresh token works once: /api/token/refresh blacklists it and answers a new one.
+    "ROTATE_REFRESH_TOKENS": True,
+    "BLACKLIST_AFTER_ROTATION": True,
 }
 
 # --- Internationalisation and static files ----------------------------------------------

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from asgiref.sync import async_to_sync
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from chatproject.envelope import ok, validated
+from chatproject.envelope import json_error, ok, validated
 from chatproject.frames import encode
 from chatproject.permissions import InternalAPIView
 from gateway.delivery import delivery_engine
@@ -78,3 +80,14 @@ class ForwardView(InternalAPIView, APIView):
         # The hub belongs to the event loop: hop onto it for the writes.
         delivered, not_here = async_to_sync(_write_local)(targets, encode(data["frame"]))
         return ok({"delivered": delivered, "not_here": not_here})
+
+
+@csrf_exempt
+def websocket_over_http(request: HttpRequest) -> JsonResponse:
+    """`/api/ws` reached without a WebSocket upgrade: 404 for GET (no such HTTP endpoint), 405
+    with `Allow` for any other method, in the envelope."""
+    if request.method in ("GET", "HEAD"):
+        return json_error(404, "/api/ws is the WebSocket endpoint: open it with a WebSocket upgrade request")
+    response = json_error(405, f"method {request.method} is not allowed on /api/ws; open a WebSocket with GET")
+    response["Allow"] = "GET"
+    return response

@@ -29,6 +29,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from chatproject.exceptions import ApplicationError
+from meta.admin_login import LockoutAdminAuthenticationForm
 from meta.models import JoinRequest, JoinRequestStatus, Membership, Role, Room, User
 from meta.services import (
     join_request_respond,
@@ -38,6 +39,9 @@ from meta.services import (
     member_role_change,
 )
 from meta.services.moderation import member_mute, member_unmute, room_delete, room_update, user_ban, user_unban
+
+# Failed logins lock the address and the account out, as on /login.
+admin.site.login_form = LockoutAdminAuthenticationForm
 
 M = TypeVar("M", bound=models.Model)
 

@@ -2,23 +2,55 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.db.models.functions import Lower
 
+from meta.usernames import MAX_NORMALISED_LENGTH, username_key, username_skeleton
+
 
 class CaseInsensitiveUserManager(UserManager):
     def get_by_natural_key(self, username: str) -> User:
-        # Compare as the unique constraint does (lower case), so at most one row matches.
-        return self.annotate(username_lower=Lower("username")).get(username_lower=username.lower())
+        # Compare normalised keys (meta.usernames), as /login does: `ＡＬＩＣＥ` is alice.
+        user = self.filter(username_key=username_key(username)).first()
+        if user is None:  # an account left without a key by migration 0003 (a collision)
+            user = self.filter(username=username).first()
+        if user is None:
+            raise self.model.DoesNotExist(f"no user {username!r}")
+        return user
 
 
 class User(AbstractUser):
-    """A chat user. Usernames are unique without regard to case."""
+    """A chat user. Usernames are unique after NFKC and case folding (`username_key`), and no
+    two look alike (`username_skeleton`, TS #39); see meta.usernames."""
 
     nickname = models.CharField(max_length=50, blank=True, default="")
     is_banned = models.BooleanField(default=False, db_index=True)
+    # Derived from `username` on save. Null only for accounts that collided with an older one
+    # when the columns were added (migration 0003 reports them).
+    username_key = models.CharField(max_length=MAX_NORMALISED_LENGTH, unique=True, null=True, editable=False)  # noqa: DJ001 - NULL is "no key", several allowed
+    username_skeleton = models.CharField(max_length=MAX_NORMALISED_LENGTH, unique=True, null=True, editable=False)  # noqa: DJ001
+    _loaded_username: str | None = None
+
+    @classmethod
+    def from_db(cls, db: str | None, field_names: Any, values: Any) -> User:
+        instance = super().from_db(db, field_names, values)
+        instance._loaded_username = instance.__dict__.get("username")
+        return instance
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # The normalised forms follow the username whenever it is set or changed.
+        update_fields = kwargs.get("update_fields")
+        if self._loaded_username != self.username and (update_fields is None or "username" in update_fields):
+            self.username_key = username_key(self.username)
+            self.username_skeleton = username_skeleton(self.username)
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "username_key", "username_skeleton"}
+        super().save(*args, **kwargs)
+        self._loaded_username = self.username
 
     objects = CaseInsensitiveUserManager()
     # The chat has no use for an email: `createsuperuser --noinput` needs only a username and password.

@@ -105,6 +105,9 @@ def join_requests_pending(*, actor: User | None, room_id: int) -> list[JoinReque
     if room is None:
         raise NotFound(f"room {room_id} does not exist")
     if not room.is_group:
+        # Outsiders learn nothing of a private room: Forbidden as for any room they are not in.
+        if actor is not None and membership_find(room_id=room.pk, user_id=actor.pk) is None:
+            raise Forbidden(f"you are not a member of room {room_id}")
         raise InvalidInput(f"room {room_id} is a private room: it takes no join requests")
     membership_require_role(room=room, actor=actor, min_role=Role.ADMIN, action="see its join requests")
     return list(

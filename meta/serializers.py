@@ -8,15 +8,18 @@ from 1 to 2^53 - 1 in bodies, and digit strings in that range in query strings.
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import datetime
 from typing import Any
 
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from rest_framework import serializers
+from rest_framework.fields import empty
 
 from chatproject.ids import MAX_ID
 from chatproject.timefmt import iso_utc
 from meta.models import JoinPolicy, Role
+from meta.usernames import MAX_NORMALISED_LENGTH, highly_restrictive, username_key, username_skeleton
 
 MAX_IDS_PER_CALL = 1000
 
@@ -42,6 +45,41 @@ class StrictCharField(serializers.CharField):
 
     def to_internal_value(self, data: Any) -> str:
         if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+def refuse_control_characters(value: str) -> None:
+    """Names shown to other users carry no control characters (terminal escapes, NUL, ...)."""
+    if any(unicodedata.category(char) == "Cc" for char in value):
+        raise serializers.ValidationError("must not contain control characters")
+
+
+class NameField(StrictCharField):
+    """A name shown to others (room name, nickname): a string without control characters."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(validators=[refuse_control_characters], **kwargs)
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """A JSON integer (DRF's IntegerField also takes "5", 5.0 and true)."""
+
+    default_error_messages = {"invalid": "A valid integer is required."}
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictFloatField(serializers.FloatField):
+    """A JSON number (DRF's FloatField also takes strings and true)."""
+
+    default_error_messages = {"invalid": "must be a number"}
+
+    def to_internal_value(self, data: Any) -> float:
+        if isinstance(data, bool) or not isinstance(data, (int, float)):
             self.fail("invalid")
         return super().to_internal_value(data)
 
@@ -85,6 +123,10 @@ class QueryIntField(serializers.Field):
         self.min_value = min_value
         self.max_value = max_value
         super().__init__(**kwargs)
+
+    def get_value(self, dictionary: Any) -> Any:
+        # DRF reads an empty query parameter (`?limit=`) as absent, i.e. the default: no.
+        return dictionary.get(self.field_name, empty)
 
     def to_internal_value(self, data: Any) -> int:
         if not isinstance(data, str) or not _DIGITS.fullmatch(data):
@@ -140,6 +182,18 @@ class _UsernameCharset(UnicodeUsernameValidator):
     message = "may contain only letters, digits and the characters @ . + - _"
 
 
+def _username_unicode_rules(value: str) -> None:
+    """API.md §9: TS #39 "highly restrictive" (one script, or Latin with Han, Japanese or
+    Korean), and a normalised form of bounded length."""
+    if not highly_restrictive(value):
+        raise serializers.ValidationError(
+            "must be written in one script (or Latin with Han, Japanese or Korean), "
+            "not a mix such as Latin and Cyrillic"
+        )
+    if max(len(username_key(value)), len(username_skeleton(value))) > MAX_NORMALISED_LENGTH:
+        raise serializers.ValidationError("is too long once normalised")
+
+
 # --- Requests ---------------------------------------------------------------------------
 
 
@@ -148,7 +202,7 @@ class RegisterInput(serializers.Serializer):
         trim_whitespace=False,
         min_length=USERNAME_MIN,
         max_length=USERNAME_MAX,
-        validators=[_UsernameCharset()],
+        validators=[_UsernameCharset(), _username_unicode_rules],
         error_messages={
             "min_length": f"must be {USERNAME_MIN} to {USERNAME_MAX} characters long",
             "max_length": f"must be {USERNAME_MIN} to {USERNAME_MAX} characters long",
@@ -163,7 +217,7 @@ class RegisterInput(serializers.Serializer):
             "max_length": f"must be {PASSWORD_MIN} to {PASSWORD_MAX} characters long",
         },
     )
-    nickname = StrictCharField(required=False, allow_blank=True, max_length=USER_NICKNAME_MAX, default="")
+    nickname = NameField(required=False, allow_blank=True, max_length=USER_NICKNAME_MAX, default="")
 
 
 class LoginInput(serializers.Serializer):
@@ -173,11 +227,11 @@ class LoginInput(serializers.Serializer):
 
 
 class RefreshInput(serializers.Serializer):
-    refresh = StrictCharField(max_length=4096)
+    refresh = StrictCharField(min_length=1, max_length=4096)
 
 
 class GroupCreateInput(serializers.Serializer):
-    name = StrictCharField(max_length=ROOM_NAME_MAX)
+    name = NameField(min_length=1, max_length=ROOM_NAME_MAX)
     is_group = StrictBooleanField(required=False, default=False)
     member_ids = id_list_field()
     join_policy = serializers.ChoiceField(
@@ -223,7 +277,7 @@ class JoinRespondInput(serializers.Serializer):
 
 class ChangeNicknameInput(serializers.Serializer):
     room_id = IdField()
-    nickname = StrictCharField(max_length=ROOM_NICKNAME_MAX)
+    nickname = NameField(min_length=1, max_length=ROOM_NICKNAME_MAX)
 
 
 class ChangeRoleInput(serializers.Serializer):

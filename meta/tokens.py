@@ -1,4 +1,8 @@
-"""JWT access and refresh tokens (simplejwt, HS256), shared by HTTP and WebSocket auth."""
+"""JWT access and refresh tokens (simplejwt, HS256), shared by HTTP and WebSocket auth.
+
+Refresh tokens are recorded (simplejwt's token_blacklist app) and rotated: each works once,
+and a password change or a ban revokes all of a user's.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +10,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
 from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
 from chatproject.exceptions import NotAuthenticated
 from meta.models import User
+
+REFRESH_USED = "the refresh token was used already or revoked: log in again"
 
 
 class UserBanned(NotAuthenticated):
@@ -35,11 +44,24 @@ def token_pair_for_user(*, user: User) -> TokenPair:
     return TokenPair(access=str(access), refresh=str(refresh), expires_in=int(lifetime.total_seconds()))
 
 
+def access_token_for_user(*, user: User) -> str:
+    """An access token alone, with the claims of `token_pair_for_user`; nothing is recorded."""
+    access = AccessToken.for_user(user)
+    access["user_id"] = user.pk
+    access["username"] = user.username
+    return str(access)
+
+
 def _token_error_msg(error: TokenError, kind: str) -> str:
     text = str(error).lower()
     if "expired" in text:
         return f"the {kind} token has expired"
     return f"the {kind} token is invalid"
+
+
+def _is_user_id(value: Any) -> bool:
+    # `true` is an int to Python: a JWT whose user_id is true must not be user 1.
+    return type(value) is int and value > 0
 
 
 def access_token_claims(raw: str) -> dict[str, Any]:
@@ -49,7 +71,7 @@ def access_token_claims(raw: str) -> dict[str, Any]:
     except TokenError as error:
         raise NotAuthenticated(_token_error_msg(error, "access")) from None
     claims = dict(token.payload)
-    if not isinstance(claims.get("user_id"), int):
+    if not _is_user_id(claims.get("user_id")):
         raise NotAuthenticated("the access token is invalid")
     return claims
 
@@ -68,19 +90,50 @@ def user_for_access_token(raw: str) -> User:
     return user
 
 
-def access_token_from_refresh(*, raw: str) -> TokenPair:
-    """A fresh access token for a valid refresh token of an existing, unbanned user."""
+def token_pair_from_refresh(*, raw: str) -> TokenPair:
+    """Rotate a refresh token: a new access token and a new refresh token for a valid refresh
+    token of an existing, unbanned user; the one given is blacklisted, so it works once.
+
+    Raises NotAuthenticated (bad, expired, used or revoked token, unknown user; also a token
+    the server has no record of, issued before tokens were recorded) or UserBanned.
+    """
     try:
         refresh = RefreshToken(raw)
     except TokenError as error:
+        if "blacklisted" in str(error).lower():
+            raise NotAuthenticated(REFRESH_USED) from None
         raise NotAuthenticated(_token_error_msg(error, "refresh")) from None
-    user = User.objects.filter(pk=refresh.payload.get("user_id")).first()
-    if user is None or not user.is_active:
-        raise NotAuthenticated("the user of this token no longer exists")
-    if user.is_banned:
-        raise UserBanned()
-    access = refresh.access_token
-    access["user_id"] = user.pk
-    access["username"] = user.username
-    lifetime = settings.SIMPLE_JWT["ACCESS_TOKEN_LIFETIME"]
-    return TokenPair(access=str(access), refresh=raw, expires_in=int(lifetime.total_seconds()))
+    user_id = refresh.payload.get("user_id")
+    if not _is_user_id(user_id):
+        raise NotAuthenticated("the refresh token is invalid")
+    with transaction.atomic():
+        outstanding = OutstandingToken.objects.select_for_update().filter(jti=refresh.payload.get("jti")).first()
+        if outstanding is None:
+            raise NotAuthenticated(REFRESH_USED)
+        user = User.objects.filter(pk=user_id).first()
+        if user is None or not user.is_active:
+            raise NotAuthenticated("the user of this token no longer exists")
+        if user.is_banned:
+            raise UserBanned()
+        _blacklisted, created = BlacklistedToken.objects.get_or_create(token=outstanding)
+        if not created:  # a concurrent refresh with the same token won
+            raise NotAuthenticated(REFRESH_USED)
+        return token_pair_for_user(user=user)
+
+
+def refresh_tokens_revoke(*, user_id: int) -> int:
+    """Blacklist every unexpired refresh token of a user (a password change, a ban): each is
+    refused from then on. Returns how many were revoked."""
+    live = OutstandingToken.objects.filter(
+        user_id=user_id, expires_at__gt=timezone.now(), blacklistedtoken__isnull=True
+    )
+    revoked = BlacklistedToken.objects.bulk_create([BlacklistedToken(token=t) for t in live], ignore_conflicts=True)
+    return len(revoked)
+
+
+def revoke_refresh_tokens_on_password_change(sender: type[User], instance: User, created: bool, **kwargs: Any) -> None:
+    """post_save of User: `set_password` leaves the new password in `_password` until the save
+    is done, so a password changed anywhere (the admin, `changepassword`, a service) ends the
+    user's refresh tokens."""
+    if not created and getattr(instance, "_password", None) is not None:
+        refresh_tokens_revoke(user_id=instance.pk)

@@ -12,8 +12,8 @@ from rest_framework.views import APIView
 from chatproject.envelope import ok, validated
 from meta import selectors, services
 from meta import serializers as s
-from meta.throttles import LoginThrottle, RegisterThrottle
-from meta.tokens import access_token_from_refresh, token_pair_for_user
+from meta.throttles import LoginThrottle, RegisterThrottle, client_address
+from meta.tokens import token_pair_for_user, token_pair_from_refresh
 
 
 class _PublicView(APIView):
@@ -62,10 +62,13 @@ class LoginView(_PublicView):
             ),
             401: OpenApiResponse(description="wrong username or password (the same reply either way)"),
             403: OpenApiResponse(description="the user is banned"),
+            429: OpenApiResponse(
+                description="too many attempts, or this address or account is locked out after failed logins"
+            ),
         },
     )
     def post(self, request: Request) -> Response:
-        user = services.user_authenticate(**validated(s.LoginInput, request.data))
+        user = services.user_authenticate(**validated(s.LoginInput, request.data), address=client_address(request.META))
         pair = token_pair_for_user(user=user)
         return ok(
             {
@@ -82,7 +85,7 @@ class LoginView(_PublicView):
 class TokenRefreshView(_PublicView):
     @extend_schema(
         operation_id="token_refresh",
-        summary="A new access token for a refresh token",
+        summary="A new access token and a new refresh token for a refresh token (which is then spent)",
         tags=["meta"],
         request=s.RefreshInput,
         responses={
@@ -90,17 +93,21 @@ class TokenRefreshView(_PublicView):
                 "TokenRefreshData",
                 {
                     "token": serializers.CharField(help_text="the new access token (JWT)"),
+                    "refresh": serializers.CharField(
+                        help_text="the new refresh token: the one sent is spent (refresh tokens work once)"
+                    ),
                     "expires_in": serializers.IntegerField(help_text="seconds the access token lives"),
                 },
             ),
             401: OpenApiResponse(
-                description="the refresh token is invalid or expired, or its user is deleted or banned"
+                description="the refresh token is invalid, expired, used already or revoked (password change, "
+                "ban), or its user is deleted or banned"
             ),
         },
     )
     def post(self, request: Request) -> Response:
-        pair = access_token_from_refresh(raw=validated(s.RefreshInput, request.data)["refresh"])
-        return ok({"token": pair.access, "expires_in": pair.expires_in}, "token refreshed")
+        pair = token_pair_from_refresh(raw=validated(s.RefreshInput, request.data)["refresh"])
+        return ok({"token": pair.access, "refresh": pair.refresh, "expires_in": pair.expires_in}, "token refreshed")
 
 
 class GroupCreateView(APIView):

@@ -11,6 +11,7 @@ from rest_framework import serializers
 
 from chatproject.ids import MAX_ID as MAX_USER_ID
 from chatproject.timefmt import iso_utc
+from meta.serializers import QueryIdField, StrictCharField, StrictFloatField, StrictIntegerField
 from registry.models import GatewayInstance, SendInstance
 from registry.services import CONNECTION_ID_MAX, INSTANCE_ID_RE
 
@@ -19,15 +20,24 @@ _HOST_RE = re.compile(r"^[A-Za-z0-9._:-]{1,253}$")
 _INSTANCE_ID_MSG = "1 to 64 letters, digits, '-', '_' or '.'"
 
 
+class _StrictRegexField(serializers.RegexField):
+    """A JSON string matching the pattern (DRF's RegexField also takes numbers)."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 def _instance_id_field() -> serializers.RegexField:
-    return serializers.RegexField(INSTANCE_ID_RE, error_messages={"invalid": _INSTANCE_ID_MSG})
+    return _StrictRegexField(INSTANCE_ID_RE, error_messages={"invalid": _INSTANCE_ID_MSG})
 
 
-class HostField(serializers.CharField):
+class HostField(StrictCharField):
     """A bare host name or IP address (an IPv6 address may come in brackets; stored without)."""
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(max_length=255, **kwargs)
+        super().__init__(min_length=1, max_length=255, **kwargs)
 
     def to_internal_value(self, data: Any) -> str:
         value = super().to_internal_value(data)
@@ -39,7 +49,7 @@ class HostField(serializers.CharField):
 
 
 def _url_field(schemes: list[str]) -> serializers.CharField:
-    return serializers.CharField(
+    return StrictCharField(
         max_length=512,
         required=False,
         allow_null=True,
@@ -49,8 +59,8 @@ def _url_field(schemes: list[str]) -> serializers.CharField:
 
 
 class SocketSerializer(serializers.Serializer):
-    user_id = serializers.IntegerField(min_value=1, max_value=MAX_USER_ID)
-    connection_id = serializers.CharField(
+    user_id = StrictIntegerField(min_value=1, max_value=MAX_USER_ID)
+    connection_id = StrictCharField(
         max_length=CONNECTION_ID_MAX, required=False, allow_blank=True, trim_whitespace=False, default=""
     )
 
@@ -58,8 +68,8 @@ class SocketSerializer(serializers.Serializer):
 class GatewayRegisterSerializer(serializers.Serializer):
     gateway_id = _instance_id_field()
     address = HostField()
-    port = serializers.IntegerField(min_value=1, max_value=65535)
-    capacity = serializers.IntegerField(min_value=1, max_value=10**9, required=False, allow_null=True)
+    port = StrictIntegerField(min_value=1, max_value=65535)
+    capacity = StrictIntegerField(min_value=1, max_value=10**9, required=False, allow_null=True)
     ws_url = _url_field(["ws", "wss"])
     # Extension: the sockets a re-registering gateway still holds (see gateway_register).
     sockets = SocketSerializer(many=True, required=False, max_length=1_000_000)
@@ -67,9 +77,9 @@ class GatewayRegisterSerializer(serializers.Serializer):
 
 class GatewayHeartbeatSerializer(serializers.Serializer):
     gateway_id = _instance_id_field()
-    load = serializers.FloatField(min_value=0.0, max_value=1.0, required=False, allow_null=True)
-    connected_users = serializers.IntegerField(min_value=0, required=False, allow_null=True)
-    connections = serializers.IntegerField(min_value=0, required=False, allow_null=True)
+    load = StrictFloatField(min_value=0.0, max_value=1.0, required=False, allow_null=True)
+    connected_users = StrictIntegerField(min_value=0, max_value=10**9, required=False, allow_null=True)
+    connections = StrictIntegerField(min_value=0, max_value=10**9, required=False, allow_null=True)
 
     def validate_load(self, value: float | None) -> float | None:
         if value is not None and not math.isfinite(value):
@@ -86,7 +96,7 @@ class GatewayHeartbeatSerializer(serializers.Serializer):
 class SendRegisterSerializer(serializers.Serializer):
     instance_id = _instance_id_field()
     address = HostField()
-    port = serializers.IntegerField(min_value=1, max_value=65535)
+    port = StrictIntegerField(min_value=1, max_value=65535)
     url = _url_field(["http", "https"])
 
 
@@ -95,9 +105,9 @@ class SendHeartbeatSerializer(serializers.Serializer):
 
 
 class UserConnectionSerializer(serializers.Serializer):
-    user_id = serializers.IntegerField(min_value=1, max_value=MAX_USER_ID)
+    user_id = StrictIntegerField(min_value=1, max_value=MAX_USER_ID)
     gateway_id = _instance_id_field()
-    connection_id = serializers.CharField(
+    connection_id = StrictCharField(
         max_length=CONNECTION_ID_MAX, required=False, allow_blank=True, allow_null=True, trim_whitespace=False
     )
 
@@ -107,7 +117,7 @@ class UserConnectionSerializer(serializers.Serializer):
 
 class RoutesBatchSerializer(serializers.Serializer):
     user_ids = serializers.ListField(
-        child=serializers.IntegerField(min_value=1, max_value=MAX_USER_ID),
+        child=StrictIntegerField(min_value=1, max_value=MAX_USER_ID),
         min_length=1,
         max_length=MAX_BATCH_USERS,
         error_messages={
@@ -118,7 +128,7 @@ class RoutesBatchSerializer(serializers.Serializer):
 
 
 class AvailableQuerySerializer(serializers.Serializer):
-    user_id = serializers.IntegerField(min_value=1, max_value=MAX_USER_ID, required=False)
+    user_id = QueryIdField(required=False)
 
 
 def gateway_data(gateway: GatewayInstance) -> dict[str, Any]:

@@ -38,15 +38,35 @@ class HistoryQuery(serializers.Serializer):
     limit = QueryIntField(min_value=1, max_value=HISTORY_LIMIT_MAX, required=False, default=HISTORY_LIMIT_DEFAULT)
 
 
+def _integers_exact_in_browsers(value: Any) -> bool:
+    """Every integer inside `value` is within ±(2^53 - 1), exact for a browser's JSON.parse."""
+    if isinstance(value, bool):
+        return True
+    if isinstance(value, int):
+        return -SEQ_MAX <= value <= SEQ_MAX
+    if isinstance(value, dict):
+        return all(_integers_exact_in_browsers(item) for item in value.values())
+    if isinstance(value, list):
+        return all(_integers_exact_in_browsers(item) for item in value)
+    return True
+
+
 class FrameField(serializers.Field):
     default_error_messages = {
         "invalid": "must be a frame object with a string `type`",
+        "ids": "`id`, `room_id` and `sender_id` must be integers",
+        "range": f"must hold only integers from -{SEQ_MAX} to {SEQ_MAX} (ids below 2^53)",
         "unencodable": "must hold only 64-bit integers and valid Unicode text",
     }
 
     def to_internal_value(self, data: Any) -> dict[str, Any]:
         if not isinstance(data, dict) or not isinstance(data.get("type"), str) or not data["type"]:
             self.fail("invalid")
+        for name in ("id", "room_id", "sender_id"):
+            if name in data and (isinstance(data[name], bool) or not isinstance(data[name], int)):
+                self.fail("ids")
+        if not _integers_exact_in_browsers(data):
+            self.fail("range")
         try:  # the frame travels encoded: refuse here what the encoder would refuse after the reply
             encode(data)
         except TypeError:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -12,7 +13,7 @@ from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from meta.models import User
-from meta.tokens import token_pair_for_user
+from meta.tokens import access_token_for_user
 
 INTERNAL_TOKEN = "test-internal-token"
 MISSING_TOKEN_MSG = "authentication required: send the header 'Authorization: Bearer <access token>'"
@@ -28,7 +29,12 @@ def _fast_and_isolated(settings: Any) -> None:
     # start get their own environment.
     settings.CHAT_BACKGROUND_TASKS = False
     settings.INTERNAL_API_TOKEN = INTERNAL_TOKEN
-    cache.clear()
+    if settings.CACHES["default"]["BACKEND"].endswith("LocMemCache"):
+        cache.clear()
+    else:
+        # Redis (REDIS_URL set): clear() would flush the whole database, the channel layer's
+        # too; a fresh key prefix gives the test fresh counters instead.
+        settings.CACHES = {"default": {**settings.CACHES["default"], "KEY_PREFIX": f"test-{uuid.uuid4().hex}"}}
 
 
 @pytest.fixture
@@ -63,7 +69,7 @@ def make_user(db: None) -> Callable[..., User]:
 
 @pytest.fixture
 def token_for() -> Callable[[User], str]:
-    return lambda user: token_pair_for_user(user=user).access
+    return lambda user: access_token_for_user(user=user)
 
 
 @pytest.fixture

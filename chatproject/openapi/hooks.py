@@ -137,6 +137,7 @@ def _websocket_operation() -> dict[str, Any]:
                     "closed right after with the close codes above)"
                 )
             },
+            "404": {"description": "not a WebSocket upgrade request: no such HTTP endpoint"},
         },
     }
 

@@ -11,9 +11,16 @@ room, the owner leaves only after handing ownership on).
 
 from __future__ import annotations
 
-from chatproject.exceptions import InvalidInput, NotFound
+import unicodedata
+
+from chatproject.exceptions import Forbidden, InvalidInput, NotFound
 from meta.models import Membership, Role, Room, User
 from meta.selectors import membership_find
+
+
+def has_control_characters(text: str) -> bool:
+    """Names shown to others (room names, nicknames) carry none (terminal escapes, NUL, ...)."""
+    return any(unicodedata.category(char) == "Cc" for char in text)
 
 
 def room_lock(*, room_id: int) -> Room:
@@ -24,10 +31,19 @@ def room_lock(*, room_id: int) -> Room:
     return room
 
 
-def group_lock(*, room_id: int, refusal: str) -> Room:
-    """`room_lock` for group-only actions; InvalidInput("room N is a private room: <refusal>")."""
+def group_lock(*, room_id: int, refusal: str, actor: User | None = None, outsider_not_found: bool = False) -> Room:
+    """`room_lock` for group-only actions; InvalidInput("room N is a private room: <refusal>").
+
+    A private room is its two members' business: to an `actor` who is not one of them it is
+    any room they are not in (Forbidden, or NotFound with `outsider_not_found` for actions
+    that need no membership, such as joining), never "a private room".
+    """
     room = room_lock(room_id=room_id)
     if not room.is_group:
+        if actor is not None and membership_find(room_id=room.pk, user_id=actor.pk) is None:
+            if outsider_not_found:
+                raise NotFound(f"room {room_id} does not exist")
+            raise Forbidden(f"you are not a member of room {room_id}")
         raise InvalidInput(f"room {room_id} is a private room: {refusal}")
     return room
 

@@ -19,7 +19,7 @@ def join_request_create(*, actor: User, room_id: int, message: str = "") -> Join
     Raises NotFound (room), InvalidInput (private room), Conflict (already a member).
     """
     with transaction.atomic():
-        room = group_lock(room_id=room_id, refusal="it takes no join requests")
+        room = group_lock(room_id=room_id, refusal="it takes no join requests", actor=actor, outsider_not_found=True)
         if membership_find(room_id=room.pk, user_id=actor.pk) is not None:
             raise Conflict(f"you are already a member of room {room_id}")
         pending = JoinRequest.objects.filter(room=room, user=actor, status=JoinRequestStatus.PENDING).first()

@@ -18,6 +18,7 @@ from meta.models import JoinPolicy, Membership, Role, Room, User
 from meta.selectors import membership_find, membership_require_role
 from meta.services._common import (
     group_lock,
+    has_control_characters,
     membership_get_or_create,
     membership_require,
     room_lock,
@@ -32,7 +33,7 @@ class MembersAdded:
 
 
 def _group_lock_for_adding(*, actor: User | None, room_id: int) -> Room:
-    room = group_lock(room_id=room_id, refusal="members cannot be added")
+    room = group_lock(room_id=room_id, refusal="members cannot be added", actor=actor)
     membership_require_role(room=room, actor=actor, min_role=Role.ADMIN, action="add members")
     return room
 
@@ -80,7 +81,7 @@ def member_remove(*, actor: User | None, room_id: int, target_user_id: int) -> N
     Conflict (the owner leaving, or staff removing the owner: hand ownership on first).
     """
     with transaction.atomic():
-        room = group_lock(room_id=room_id, refusal="nobody can leave it or be removed from it")
+        room = group_lock(room_id=room_id, refusal="nobody can leave it or be removed from it", actor=actor)
         leaving = actor is not None and actor.pk == target_user_id
         mine = None
         if not leaving:
@@ -108,7 +109,7 @@ def room_join(*, actor: User, room_id: int) -> Membership:
     join request instead).
     """
     with transaction.atomic():
-        room = group_lock(room_id=room_id, refusal="it cannot be joined")
+        room = group_lock(room_id=room_id, refusal="it cannot be joined", actor=actor, outsider_not_found=True)
         existing = membership_find(room_id=room.pk, user_id=actor.pk)
         if existing is not None:
             return existing
@@ -124,7 +125,10 @@ def room_join(*, actor: User, room_id: int) -> Membership:
 
 
 def member_nickname_change(*, actor: User, room_id: int, nickname: str) -> Membership:
-    """Set the actor's own nickname in a room. Raises NotFound (no room, or not a member)."""
+    """Set the actor's own nickname in a room. Raises NotFound (no room, or not a member),
+    InvalidInput (control characters)."""
+    if has_control_characters(nickname):
+        raise InvalidInput("a nickname must not contain control characters")
     with transaction.atomic():
         room = room_lock(room_id=room_id)
         membership = membership_find(room_id=room.pk, user_id=actor.pk)
@@ -146,7 +150,7 @@ def member_role_change(*, actor: User | None, room_id: int, target_user_id: int,
     if new_role not in Role.values:
         raise InvalidInput("new_role must be 0 (owner), 1 (admin) or 2 (member)")
     with transaction.atomic():
-        room = group_lock(room_id=room_id, refusal="roles apply to groups only")
+        room = group_lock(room_id=room_id, refusal="roles apply to groups only", actor=actor)
         membership_require_role(room=room, actor=actor, min_role=Role.OWNER, action="change member roles")
         if actor is not None and actor.pk == target_user_id:
             raise InvalidInput(

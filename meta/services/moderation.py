@@ -16,7 +16,8 @@ from chatproject.bus import sockets_close_publish_on_commit
 from chatproject.exceptions import InvalidInput, NotFound
 from chatproject.frames import CLOSE_BANNED
 from meta.models import JoinPolicy, Membership, Room, User
-from meta.services._common import membership_require, room_lock
+from meta.services._common import has_control_characters, membership_require, room_lock
+from meta.tokens import refresh_tokens_revoke
 
 ROOM_NAME_MAX = Room._meta.get_field("name").max_length
 
@@ -35,14 +36,15 @@ def _user_banned_set(*, user_id: int, banned: bool) -> User:
             user.is_banned = banned
             user.save(update_fields=["is_banned"])
             if banned:
+                refresh_tokens_revoke(user_id=user_id)
                 sockets_close_publish_on_commit(user_ids=[user_id], code=CLOSE_BANNED)
     return user
 
 
 def user_ban(*, user_id: int) -> User:
-    """Ban a user: from their next request on, their tokens get 401, login 403 and new
-    sockets are refused; sockets already open are closed with 4403 (emits a `close` event to
-    their gateways). Banning a banned user changes nothing.
+    """Ban a user: from their next request on, their tokens get 401 (their refresh tokens are
+    revoked for good), login 403 and new sockets are refused; sockets already open are closed
+    with 4403 (emits a `close` event to their gateways). Banning a banned user changes nothing.
 
     Raises NotFound (user).
     """
@@ -95,6 +97,8 @@ def room_update(*, room_id: int, name: str, join_policy: str) -> Room:
     """
     if not name.strip() or len(name) > ROOM_NAME_MAX:
         raise InvalidInput(f"a room name has 1 to {ROOM_NAME_MAX} characters")
+    if has_control_characters(name):
+        raise InvalidInput("a room name must not contain control characters")
     if join_policy not in JoinPolicy.values:
         raise InvalidInput(f"join_policy must be one of {', '.join(JoinPolicy.values)}")
     with transaction.atomic():

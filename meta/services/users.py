@@ -3,34 +3,38 @@
 from __future__ import annotations
 
 from django.db import IntegrityError, transaction
-from django.db.models import Value
-from django.db.models.functions import Lower
 
 from chatproject.exceptions import Conflict, Forbidden, NotAuthenticated
 from meta.models import User
+from meta.services.login_guard import login_attempt_check, login_failure_record, login_success_record
+from meta.usernames import username_key, username_skeleton
 
 WRONG_CREDENTIALS = "wrong username or password"
 
 
 def _user_by_username(*, username: str) -> User | None:
-    """The user whose username equals `username` without regard to case.
-
-    Compares with the database's LOWER() on both sides, the very expression of the
-    `user_username_ci_unique` constraint, so at most one row can match.
-    """
-    return User.objects.alias(username_lower=Lower("username")).filter(username_lower=Lower(Value(username))).first()
+    """The user whose normalised key (meta.usernames) is `username`'s: `ＡＬＩＣＥ` finds alice.
+    An account that migration 0003 left without a key (a collision) is found by its exact name."""
+    return (
+        User.objects.filter(username_key=username_key(username)).first()
+        or User.objects.filter(username_key__isnull=True, username=username).first()
+    )
 
 
 def user_register(*, username: str, password: str, nickname: str = "") -> User:
-    """Create a user with a hashed password; `username` keeps the case it was given in.
+    """Create a user with a hashed password; `username` keeps the form it was given in.
 
-    Expects the format checked by `meta.serializers.RegisterInput`. Raises Conflict when the
-    username is taken in any case, also when two registrations race (the database's
-    case-insensitive unique constraint decides).
+    Expects the format checked by `meta.serializers.RegisterInput` (characters, length, TS #39
+    script restriction). Raises Conflict when the username equals an existing one after NFKC
+    and case folding, or looks like one (the same TS #39 skeleton), also when two registrations
+    race (the database's unique keys decide).
     """
     duplicate = Conflict(f"the username {username!r} is already taken")
+    lookalike = Conflict(f"the username {username!r} is too like an existing one")
     if _user_by_username(username=username) is not None:
         raise duplicate
+    if User.objects.filter(username_skeleton=username_skeleton(username)).exists():
+        raise lookalike
     try:
         with transaction.atomic():
             return User.objects.create_user(username=username, password=password, nickname=nickname)
@@ -38,20 +42,27 @@ def user_register(*, username: str, password: str, nickname: str = "") -> User:
         raise duplicate from None
 
 
-def user_authenticate(*, username: str, password: str) -> User:
+def user_authenticate(*, username: str, password: str, address: str) -> User:
     """The user these credentials belong to; the caller then issues tokens.
 
-    Raises NotAuthenticated with one message for an unknown user, a wrong password or an
-    inactive account, spending one password hash in every case so the reply time does not
-    tell which. Raises Forbidden for a banned user, only once the password is right.
+    Raises RateLimited while `address` (the client's) or the account is locked out after
+    failed logins (`meta.services.login_guard`), before any password is checked. Raises
+    NotAuthenticated with one message for an unknown user, a wrong password or an inactive
+    account, spending one password hash in every case so the reply time does not tell which,
+    and counts the failure. Raises Forbidden for a banned user, only once the password is right.
     """
+    key = username_key(username)
+    login_attempt_check(address=address, username_key=key)
     user = _user_by_username(username=username)
     if user is None or not user.has_usable_password():
         # Hash anyway (as Django's ModelBackend does) so a missing user costs the same time.
         User().set_password(password)
+        login_failure_record(address=address, username_key=key)
         raise NotAuthenticated(WRONG_CREDENTIALS)
     if not user.check_password(password) or not user.is_active:
+        login_failure_record(address=address, username_key=key)
         raise NotAuthenticated(WRONG_CREDENTIALS)
+    login_success_record(username_key=key)
     if user.is_banned:
         raise Forbidden("this user is banned")
     return user

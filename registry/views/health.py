@@ -14,6 +14,8 @@ def health(request: HttpRequest) -> JsonResponse:
     """`/health`, without the envelope: 200 when the database and Redis (if configured)
     answer, else 503."""
     if request.method not in ("GET", "HEAD"):
-        return json_error(405, f'Method "{request.method}" not allowed.')
+        response = json_error(405, f'Method "{request.method}" not allowed.')
+        response["Allow"] = "GET, HEAD"
+        return response
     report = health_report()
     return JsonResponse(report, status=200 if report["status"] == "ok" else 503)

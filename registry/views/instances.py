@@ -194,7 +194,10 @@ class GatewayHeartbeatView(InstanceHeartbeatView):
         description="INTERNAL. Its user routes go with it.",
         tags=["registry"],
         parameters=[_path_id("gateway_id")],
-        responses={200: inline_serializer("GatewayUnregisterData", {"gateway_id": serializers.CharField()})},
+        responses={
+            200: inline_serializer("GatewayUnregisterData", {"gateway_id": serializers.CharField()}),
+            404: OpenApiResponse(description="the path holds no valid gateway id"),
+        },
     )
 )
 class GatewayDeleteView(InstanceDeleteView):
@@ -253,7 +256,10 @@ class SendHeartbeatView(InstanceHeartbeatView):
         description="INTERNAL.",
         tags=["registry"],
         parameters=[_path_id("instance_id")],
-        responses={200: inline_serializer("SendUnregisterData", {"instance_id": serializers.CharField()})},
+        responses={
+            200: inline_serializer("SendUnregisterData", {"instance_id": serializers.CharField()}),
+            404: OpenApiResponse(description="the path holds no valid instance id"),
+        },
     )
 )
 class SendDeleteView(InstanceDeleteView):

@@ -544,7 +544,7 @@ describe('Api', () => {
     const storage = session();
     const api = new Api({ storage });
     replies.push(reply(401, { code: 401, msg: 'the access token has expired' }));
-    replies.push(reply(200, { code: 0, msg: 'token refreshed', data: { token: 'new', expires_in: 7200 } }));
+    replies.push(reply(200, { code: 0, msg: 'token refreshed', data: { token: 'new', refresh: 'r2', expires_in: 7200 } }));
     replies.push(reply(200, { code: 0, msg: 'ok', data: { members: [] } }));
     assert.deepEqual(await api.get('/api/chat/group/members', { room_id: 3 }), { members: [] });
     assert.deepEqual(
@@ -557,6 +557,8 @@ describe('Api', () => {
     );
     assert.deepEqual(calls[1].body, { refresh: 'r1' });
     assert.equal(JSON.parse(storage.getItem('chat.session')).token, 'new');
+    // Refresh tokens work once: the new one replaces the spent one.
+    assert.equal(JSON.parse(storage.getItem('chat.session')).refresh, 'r2');
   });
 
   test('a refused refresh token ends the session', async () => {

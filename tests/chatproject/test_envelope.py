@@ -36,3 +36,15 @@ def test_reply_carries_request_id(api):
     response = api.get("/nowhere", HTTP_X_REQUEST_ID="abc-123")
     assert response["X-Request-ID"] == "abc-123"
     assert len(api.get("/nowhere")["X-Request-ID"]) == 16
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("debug", [True, False])
+def test_a_foreign_host_gets_the_envelope_400_and_one_log_line(api, settings, caplog, debug):
+    settings.DEBUG = debug
+    response = api.get("/api/joined_rooms", HTTP_HOST="evil.example")
+    assert response.status_code == 400
+    assert response.json() == {"code": 400, "msg": "this server does not serve the host named in the Host header"}
+    records = [r for r in caplog.records if "evil.example" in r.getMessage()]
+    assert len(records) == 1
+    assert records[0].exc_info is None

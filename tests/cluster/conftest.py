@@ -58,6 +58,7 @@ def command_env(**overrides: str | None) -> dict[str, str]:
             "INTERNAL_API_TOKEN": INTERNAL_TOKEN,
             "PYTHONUNBUFFERED": "1",
             "CHANNEL_LAYER_PREFIX": f"t{uuid.uuid4().hex[:8]}",
+            "CACHE_KEY_PREFIX": f"t{uuid.uuid4().hex[:12]}",
             "DELIVERY_SWEEP_SECONDS": "0.5",
             # Registering and logging in stay cheap on a busy machine.
             "DJANGO_PASSWORD_HASHERS": "django.contrib.auth.hashers.MD5PasswordHasher",

@@ -5,6 +5,7 @@ refusals when something it needs is missing."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import signal
@@ -53,9 +54,10 @@ class Cluster:
 
 
 @contextlib.contextmanager
-def running_cluster(*args: str) -> Iterator[Cluster]:
+def running_cluster(*args: str, **env: str | None) -> Iterator[Cluster]:
     """`manage.py cluster --base-port <free range>` on the test database; yields once it says
-    it is ready, and always stops it (SIGINT, then SIGKILL) when the block ends."""
+    it is ready, and always stops it (SIGINT, then SIGKILL) when the block ends. `env`
+    overrides the command's environment (None removes a variable)."""
     base_port = free_port_range(len(NAMES))
     extra = [] if settings.REDIS_URL else ["--without-redis"]
     log_file = tempfile.NamedTemporaryFile(prefix="chat-cluster-", suffix=".log", delete=False)
@@ -63,7 +65,7 @@ def running_cluster(*args: str) -> Iterator[Cluster]:
     process = subprocess.Popen(
         [sys.executable, "manage.py", "cluster", "--base-port", str(base_port), *extra, *args],
         cwd=settings.BASE_DIR,
-        env=command_env(**database_env()),
+        env=command_env(**database_env(), **env),
         stdin=subprocess.DEVNULL,
         stdout=log_file,
         stderr=subprocess.STDOUT,
@@ -177,6 +179,44 @@ def test_the_cluster_serves_delivers_and_stops_cleanly_on_ctrl_c():
         assert "Traceback" not in log
         assert not GatewayInstance.objects.exists()
         assert not SendInstance.objects.exists()
+
+
+def raw_get(server: ServerProcess, path: str, host: str) -> tuple[int, bytes]:
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(f"GET {path} HTTP/1.0\r\nHost: {host}\r\n\r\n".encode())
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    return int(head.split()[1]), body
+
+
+@pytest.mark.crossprocess
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.timeout(40)
+def test_the_cluster_runs_without_debug_and_answers_a_foreign_host_in_the_envelope():
+    # As on a fresh machine: no DJANGO_DEBUG, no secrets.
+    with running_cluster(DJANGO_DEBUG=None, DJANGO_SECRET_KEY=None, INTERNAL_API_TOKEN=None) as cluster:
+        log = cluster.log()
+        assert "DJANGO_SECRET_KEY is not set: generated a random one for this run" in log
+        assert "INTERNAL_API_TOKEN is not set: generated a random one for this run" in log
+        meta = cluster["meta"]
+        status, body = raw_get(meta, "/api/joined_rooms", "evil.example")
+        assert status == 400
+        assert json.loads(body) == {
+            "code": 400,
+            "msg": "this server does not serve the host named in the Host header",
+        }
+        # DEBUG is off: an unknown path is the envelope, and nothing shows settings.
+        status, body = raw_get(meta, "/no-such-page", "127.0.0.1")
+        assert status == 404
+        assert b"DATABASE" not in body
+        # The generated secrets work: accounts, tokens and the internal calls between processes.
+        register_and_login(meta, "dana")
+        wait_until(lambda: "Invalid HTTP_HOST header: 'evil.example'" in cluster.log(), timeout=5, what="log line")
+        lines = [line for line in cluster.log().splitlines() if "evil.example" in line]
+        assert len(lines) == 1, lines
+        assert "Traceback" not in cluster.log()
 
 
 @pytest.mark.crossprocess

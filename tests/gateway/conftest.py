@@ -15,7 +15,7 @@ from channels.testing import WebsocketCommunicator
 from chatproject.asgi import application
 from gateway.delivery import delivery_engine
 from meta.models import User
-from meta.tokens import token_pair_for_user
+from meta.tokens import access_token_for_user
 from registry import services as registry_services
 
 GATEWAY_ID = "gw-test"
@@ -90,7 +90,7 @@ async def connect(gateway: str) -> AsyncIterator[Callable[..., Any]]:
         headers: list[tuple[bytes, bytes]] | None = None,
         expect_close: int | None = None,
     ) -> Client:
-        raw = token if token is not None else token_pair_for_user(user=user).access
+        raw = token if token is not None else access_token_for_user(user=user)
         path = "/api/ws"
         query = []
         all_headers = list(headers or [])

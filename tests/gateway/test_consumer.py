@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 from gateway.delivery import delivery_engine
 from meta import services as meta_services
 from meta.models import Membership, User
-from meta.tokens import token_pair_for_user
+from meta.tokens import access_token_for_user
 from send.models import Message
 from tests.conftest import INTERNAL_TOKEN
 
@@ -34,7 +34,7 @@ def make_group(owner: User, *members: User) -> int:
 def post(user: User | None, path: str, body: dict[str, Any], internal: bool = False) -> Any:
     client = APIClient()
     if user is not None:
-        client.credentials(HTTP_AUTHORIZATION=f"Bearer {token_pair_for_user(user=user).access}")
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {access_token_for_user(user=user)}")
     if internal:
         client.credentials(HTTP_X_INTERNAL_TOKEN=INTERNAL_TOKEN)
     return client.post(path, body, format="json")
@@ -68,7 +68,7 @@ async def test_missing_token_closes_4401(connect):
 
 async def test_forged_token_closes_4401(connect):
     alice = await make_user("alice")
-    good = token_pair_for_user(user=alice).access
+    good = access_token_for_user(user=alice)
     forged = good[:-4] + ("AAAA" if not good.endswith("AAAA") else "BBBB")
     await connect(token=forged, expect_close=4401)
 

@@ -78,8 +78,10 @@ def test_file_request_refusals(approval, as_user):
     assert_error(
         _file(as_user(approval.member), approval.room.pk), 409, f"you are already a member of room {approval.room.pk}"
     )
+    # An outsider learns nothing of a private room (API issue 11): as for a room that is not there.
+    assert_error(_file(as_user(approval.outsider), private.pk), 404, f"room {private.pk} does not exist")
     assert_error(
-        _file(as_user(approval.outsider), private.pk),
+        _file(as_user(approval.member), private.pk),
         400,
         f"room {private.pk} is a private room: it takes no join requests",
     )

@@ -261,10 +261,11 @@ def test_join_refusals(cast, as_user, private_room):
         f"room {cast.room.pk} admits new members by approval: "
         "file a join request with POST /api/chat/group/join/request",
     )
+    # An outsider learns nothing of a private room (API issue 11): as for a room that is not there.
     assert_error(
         post(outsider, "/api/chat/group/join", {"room_id": private_room.pk}),
-        400,
-        f"room {private_room.pk} is a private room: it cannot be joined",
+        404,
+        f"room {private_room.pk} does not exist",
     )
     assert_error(post(outsider, "/api/chat/group/join", {"room_id": 999999}), 404, "room 999999 does not exist")
     assert_error(

@@ -21,6 +21,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -169,6 +170,8 @@ def running_server(
             "CHAT_ROLES": roles,
             "CHAT_BACKGROUND_TASKS": "1",
             "PYTHONUNBUFFERED": "1",
+            # Throttle counts and lockouts of its own (with Redis they would outlive the test).
+            "CACHE_KEY_PREFIX": f"t{uuid.uuid4().hex[:12]}",
             **FAST_REGISTRY_ENV,
         }
     )

@@ -77,7 +77,8 @@ export class Api {
         try {
           const data = await this.request('POST', '/api/token/refresh', { body: { refresh }, auth: false });
           if (!this.session) return false;
-          this.saveSession({ ...this.session, token: data.token });
+          // Refresh tokens work once: keep the new one the server answers with.
+          this.saveSession({ ...this.session, token: data.token, refresh: data.refresh ?? this.session.refresh });
           return true;
         } catch (error) {
           if (error.status === 0) throw error;

@@ -5,6 +5,8 @@
 each a `manage.py serve` child with its role (`CHAT_ROLES`), on the PostgreSQL of `DATABASE_URL`
 and the Redis of `REDIS_URL`. In order, the command:
 
+0. runs every child with DEBUG off unless DJANGO_DEBUG says otherwise, generating
+   DJANGO_SECRET_KEY and INTERNAL_API_TOKEN for this run when they are unset;
 1. checks that both are set and answer within 3 s, and otherwise prints one line saying which
    and why and exits 2 (a missing PostgreSQL database is created; SQLite is accepted to try
    the cluster out; `--without-redis` runs without Redis, see below);
@@ -32,6 +34,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -195,6 +198,7 @@ class Command(BaseCommand):
         self._first_signal_at = 0.0
         self.children: list[Child] = []
 
+        self.production_env = self.production_settings()
         try:
             self.check_backing_services()
             port_check(host=self.host, services=[(s.name, base_port + s.offset) for s in SERVICES])
@@ -241,6 +245,21 @@ class Command(BaseCommand):
         else:
             self.say(f"redis: {redis_check(url=redis_url)}")
 
+    def production_settings(self) -> dict[str, str]:
+        """The cluster is the production-like layout: its children run with DEBUG off unless
+        DJANGO_DEBUG says otherwise. DEBUG off needs DJANGO_SECRET_KEY and INTERNAL_API_TOKEN;
+        one that is unset is generated for this run and shared by every child, so that a fresh
+        machine still starts (tokens then stop working when the cluster stops)."""
+        env = {"DJANGO_DEBUG": os.environ.get("DJANGO_DEBUG", "").strip() or "0"}
+        if env["DJANGO_DEBUG"].lower() in {"1", "true", "yes", "on"}:
+            self.say("DEBUG is on (DJANGO_DEBUG): the processes show debug pages; not for production")
+            return env
+        for name in ("DJANGO_SECRET_KEY", "INTERNAL_API_TOKEN"):
+            if not os.environ.get(name, "").strip():
+                env[name] = secrets.token_urlsafe(48)
+                self.say(f"{name} is not set: generated a random one for this run (set it to keep it across runs)")
+        return env
+
     def migrate(self) -> None:
         from django.db.migrations.executor import MigrationExecutor
 
@@ -260,6 +279,7 @@ class Command(BaseCommand):
         advertised = self.host if self.host not in _WILDCARDS else "127.0.0.1"
         env.setdefault("GATEWAY_ADDRESS", advertised.strip("[]"))
         env.setdefault("SEND_ADDRESS", advertised.strip("[]"))
+        env.update(self.production_env)
         env.update({"CHAT_ROLES": service.roles, "PYTHONUNBUFFERED": "1", **service.env})
         env.setdefault("DJANGO_SETTINGS_MODULE", "chatproject.settings")
         if service.roles == "gateway":

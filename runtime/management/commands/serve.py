@@ -50,6 +50,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from twisted.internet import defer, reactor
 
 from chatproject.frames import MAX_FRAME_BYTES
+from chatproject.uvicorn_limits import LimitedHttpToolsProtocol, LingeringWebSocketProtocol
 from runtime.lifecycle import RegistryLifecycleMiddleware
 
 logger = logging.getLogger(__name__)
@@ -58,11 +59,10 @@ SERVERS = ("daphne", "uvicorn")
 PING_INTERVAL_SECONDS = 30
 PING_TIMEOUT_SECONDS = 30
 GRACEFUL_SHUTDOWN_SECONDS = 10
-# The consumer closes a client frame over 64 KiB with 1009 (API.md §5.1) once it has read it.
-# uvicorn's own limit closes with 1009 too, but drops the connection while the client is still
-# sending, so the client sees a reset, not the close frame: its limit is set well above the
-# consumer's, to cap memory per socket and only cut off abusive frames.
-UVICORN_WS_MAX_SIZE = 16 * MAX_FRAME_BYTES
+# A client frame over 64 KiB is closed with 1009 (API.md §5.1) by the server itself, as soon as
+# its header announces the size: nothing of it is stored. Both servers then discard the rest of
+# the frame until the client has read the close (chatproject.daphne_limits, .uvicorn_limits).
+WS_MAX_FRAME_BYTES = MAX_FRAME_BYTES
 
 
 class Command(BaseCommand):
@@ -107,6 +107,8 @@ class Command(BaseCommand):
             signal_handlers=True,
             ping_interval=PING_INTERVAL_SECONDS,
             ping_timeout=PING_TIMEOUT_SECONDS,
+            websocket_max_frame_size=WS_MAX_FRAME_BYTES,
+            websocket_max_message_size=WS_MAX_FRAME_BYTES,
             verbosity=verbosity,
             ready_callable=lambda: self._ready(server, application, host, port),
         )
@@ -167,7 +169,10 @@ class Command(BaseCommand):
             access_log=verbosity >= 2,
             ws_ping_interval=PING_INTERVAL_SECONDS,
             ws_ping_timeout=PING_TIMEOUT_SECONDS,
-            ws_max_size=UVICORN_WS_MAX_SIZE,
+            ws_max_size=WS_MAX_FRAME_BYTES,
+            # Bounded request heads in the envelope, and a 1009 close the client can read.
+            http=LimitedHttpToolsProtocol,
+            ws=LingeringWebSocketProtocol,
             # A fan-out frame is encoded once for all sockets; per-socket compression would undo that.
             ws_per_message_deflate=False,
             timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,

@@ -1,0 +1,99 @@
+"""The limits of `chatproject.http_limits` and of WebSocket frames, inside uvicorn.
+
+HTTP (httptools): uvicorn keeps whatever request line and headers a client sends, without a
+bound. `LimitedHttpToolsProtocol` refuses a request line over 16 KiB with 414 and a head over
+32 KiB (or a single header over 16 KiB) with 431, in the envelope; other malformed requests get
+the envelope's 400 instead of uvicorn's plain text. Bodies need nothing here: uvicorn holds at
+most 64 KiB of a body the application has not read, and `BodyLimitMiddleware` decides.
+
+WebSocket (websockets, sans-I/O): a frame over `ws_max_size` makes the protocol send the close
+frame (1009) and discard whatever follows, but uvicorn then closes the TCP connection at once,
+while the client is still sending the frame: the client gets a reset and never reads the close
+code. `LingeringWebSocketProtocol` keeps the connection open, discarding, until the client closes
+or `LINGER_SECONDS` pass.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+
+from chatproject.http_limits import (
+    MAX_REQUEST_HEAD_BYTES,
+    MAX_REQUEST_LINE_BYTES,
+    REQUEST_HEAD_TOO_LARGE,
+    REQUEST_LINE_TOO_LONG,
+    raw_error_response,
+)
+
+LINGER_SECONDS = 5.0
+
+
+class _HeadTooLarge(Exception):
+    def __init__(self, status: int, msg: str) -> None:
+        super().__init__(msg)
+        self.status = status
+        self.msg = msg
+
+
+class LimitedHttpToolsProtocol(HttpToolsProtocol):
+    _head_bytes = 0
+    _refusal: _HeadTooLarge | None = None
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._head_bytes = 0
+
+    def on_url(self, url: bytes) -> None:
+        super().on_url(url)
+        self._head_bytes += len(url)
+        # The method and version take at most a few dozen bytes of the request line.
+        if len(self.url) > MAX_REQUEST_LINE_BYTES - 32:
+            self._refusal = _HeadTooLarge(414, REQUEST_LINE_TOO_LONG)
+            raise self._refusal
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        size = len(name) + len(value) + 4
+        self._head_bytes += size
+        if size > MAX_REQUEST_LINE_BYTES or self._head_bytes > MAX_REQUEST_HEAD_BYTES:
+            self._refusal = _HeadTooLarge(431, REQUEST_HEAD_TOO_LARGE)
+            raise self._refusal
+        super().on_header(name, value)
+
+    def send_400_response(self, msg: str) -> None:
+        # Called by uvicorn for every request httptools refuses, our limits included.
+        refusal, self._refusal = self._refusal, None
+        if refusal is not None:
+            self.transport.write(raw_error_response(refusal.status, refusal.msg))
+        else:
+            self.transport.write(raw_error_response(400, "the request is not valid HTTP/1.1"))
+        self.transport.close()
+
+
+class LingeringWebSocketProtocol(WebSocketsSansIOProtocol):
+    _lingering = False
+
+    def handle_parser_exception(self) -> None:
+        if self._lingering:
+            return  # the parser now discards whatever the client still sends
+        self._lingering = True
+        close = self.conn.close_sent
+        if close is not None:
+            self.queue.put_nowait({"type": "websocket.disconnect", "code": close.code, "reason": close.reason})
+        self.transport.write(b"".join(self.conn.data_to_send()))
+        self.close_sent = True
+        # The application's end closes the transport unless a close timer runs: this is it.
+        self.close_timer = self.loop.call_later(LINGER_SECONDS, self.transport.close)
+
+    def data_received(self, data: bytes) -> None:
+        if self._lingering:
+            self.conn.receive_data(data)  # discarded by the failed protocol, nothing kept
+            return
+        super().data_received(data)
+
+    def eof_received(self) -> Any:
+        if self._lingering:
+            self.transport.close()
+        return super().eof_received()
