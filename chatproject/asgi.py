@@ -11,14 +11,9 @@ django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
-from chatproject import daphne_limits  # noqa: E402
 from chatproject.http_limits import BodyLimitMiddleware  # noqa: E402
 from gateway.routing import websocket_urlpatterns  # noqa: E402
 from runtime.lifecycle import RegistryLifecycleMiddleware  # noqa: E402
-
-# Under daphne, bodies and request heads are bounded inside its request too (before twisted
-# stores or parses them); a no-op under other servers.
-daphne_limits.install()
 
 # The lifecycle wrapper registers this process in the registry and keeps it alive. Request
 # bodies over the limit are refused before Django reads them.

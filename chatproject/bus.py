@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Iterable
-from typing import Any, Literal, TypedDict
+from typing import Any, Literal, NotRequired, TypedDict
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -41,9 +41,10 @@ def gateway_channel(gateway_id: str) -> str:
 
 
 class DeliverEvent(TypedDict):
-    """A stored message for `users`; `ack` (the sender's ack frame) goes to the sender's sockets.
-    `sent_at_ms` (Unix ms) is when the message was stored, or a resend asked for: the gateway's
-    delivery latency is measured from it."""
+    """A stored timeline entry for `users`: a message's `chat` frame, or (`update`) an update
+    frame about message `msg_id`; both take the room's `seq`. `ack` (the sender's ack frame)
+    goes to the sender's sockets. `sent_at_ms` (Unix ms) is when it was stored, or a resend
+    asked for: the gateway's delivery latency is measured from it."""
 
     type: Literal["deliver"]
     users: list[int]
@@ -55,6 +56,7 @@ class DeliverEvent(TypedDict):
     ack: str | None
     resend: bool
     sent_at_ms: int
+    update: NotRequired[bool]
 
 
 class NoticeEvent(TypedDict):

@@ -13,7 +13,7 @@ refusal is in the envelope.
   `Content-Length` says, so without this a chunked body would be read as empty.
 
 Under daphne, twisted reads (and would parse) the whole body before the application is called:
-`chatproject.daphne_limits` applies the same rule inside daphne's request, from the announced
+`runtime.servers.daphne_limits` applies the same rule inside daphne's request, from the announced
 length and while chunks arrive. Under uvicorn the server holds at most 64 KiB of a body the
 application has not asked for, so the middleware alone is enough.
 

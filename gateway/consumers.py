@@ -162,10 +162,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def _ack(self, connection: Connection, frame: dict[str, Any]) -> None:
         if "id" in frame:
-            if not is_id(frame["id"]):
-                await self._error(connection, 400, "ack: `id` must be a message id")
+            seq = frame.get("seq")
+            if not is_id(frame["id"]) or (seq is not None and not is_id(seq)):
+                await self._error(connection, 400, "ack: `id` must be a message id (and `seq` its frame's seq)")
                 return
-            connection.ack_one(frame["id"])
+            connection.ack_one(frame["id"], seq)
             return
         room_id, seq = frame.get("room_id"), frame.get("seq")
         if not is_id(room_id) or not is_id(seq, minimum=0):

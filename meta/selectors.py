@@ -49,6 +49,12 @@ def membership_get_for_member(*, user_id: int, room_id: int) -> Membership:
     raise Forbidden(f"you are not a member of room {room_id}")
 
 
+def history_start_seq(*, membership: Membership) -> int:
+    """The member sees the room's timeline (history, events, search, replies, reactions, pins)
+    after this seq: from their join. One rule for every reader of the timeline."""
+    return membership.joined_seq
+
+
 def membership_require_role(*, room: Room, actor: User | None, min_role: Role, action: str) -> Membership | None:
     """The actor's membership in `room` when their role is `min_role` or more powerful.
 

@@ -10,7 +10,11 @@ class RuntimeConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from runtime import daphne_compat, lifecycle
+        from runtime import lifecycle
+        from runtime.servers import daphne_compat, daphne_limits
 
+        # Under daphne: the protocol's own close codes, and bodies, request heads and frames
+        # bounded inside its request (before twisted stores or parses them). No-ops elsewhere.
         daphne_compat.install()
+        daphne_limits.install()
         lifecycle.configure_gateway()

@@ -7,6 +7,7 @@ they cannot drift apart. Frames are encoded to text once per event, never once p
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, TypedDict
 
 from chatproject.timefmt import iso_utc
@@ -33,6 +34,18 @@ def message_object(message: Message) -> MessageObject:
         "created_at": iso_utc(message.created_at),
         "content": message.content,
     }
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineFrame:
+    """One entry of a room's timeline as a frame for one member: a `chat` frame, or an update
+    frame about message `msg_id` (confirmed by a cumulative ack, or by an ack of its id and
+    seq, never by an ack of the message id alone)."""
+
+    seq: int
+    msg_id: int
+    update: bool
+    frame: dict[str, Any]
 
 
 def chat_frame(obj: MessageObject) -> dict[str, Any]:

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from django.db.models.functions import Greatest
 
 from meta.models import Membership
-from meta.selectors import membership_get_for_member
+from meta.selectors import history_start_seq, membership_get_for_member
 from send.models import Message
-from send.representation import MessageObject, message_object
+from send.representation import MessageObject, TimelineFrame, chat_frame, message_object
 
 HISTORY_LIMIT_DEFAULT = 50
 HISTORY_LIMIT_MAX = 200
@@ -33,7 +33,7 @@ def message_history(
     Raises NotFound (no such room) or Forbidden (not a member).
     """
     membership = membership_get_for_member(user_id=user_id, room_id=room_id)
-    rows = Message.objects.filter(room_id=room_id, seq__gt=membership.joined_seq)
+    rows = Message.objects.filter(room_id=room_id, seq__gt=history_start_seq(membership=membership))
     if after_seq is not None:
         rows = rows.filter(seq__gt=after_seq)
     if before_seq is not None:
@@ -88,7 +88,10 @@ def position_for_member(*, user_id: int, room_id: int) -> RoomPosition | None:
     return RoomPosition(room_id=room_id, start=row[0], last_seq=row[1], joined_seq=row[2])
 
 
-def messages_between(*, room_id: int, after_seq: int, upto_seq: int, limit: int) -> list[MessageObject]:
-    """Messages of a room with `after_seq < seq <= upto_seq`, oldest first, at most `limit`."""
+def timeline_frames_between(
+    *, user_id: int, room_id: int, after_seq: int, upto_seq: int, limit: int
+) -> list[TimelineFrame]:
+    """The room's timeline entries with `after_seq < seq <= upto_seq` as frames for `user_id`,
+    oldest first, at most `limit`: what a socket is owed (batch frames, gap fills)."""
     rows = Message.objects.filter(room_id=room_id, seq__gt=after_seq, seq__lte=upto_seq).order_by("seq")[:limit]
-    return [message_object(m) for m in rows]
+    return [TimelineFrame(seq=m.seq, msg_id=m.pk, update=False, frame=chat_frame(message_object(m))) for m in rows]

@@ -32,7 +32,7 @@ from typing import Any, Protocol
 from chatproject.frames import BATCH_SIZE, batch_frame, encode
 from gateway import metrics
 from gateway.delivery.store import DeliveryStore
-from send.representation import MessageObject, chat_frame
+from send.representation import TimelineFrame
 from send.selectors import RoomPosition
 
 logger = logging.getLogger(__name__)
@@ -61,8 +61,9 @@ class RoomCursor:
 
     def __init__(self, sent: int | None) -> None:
         self.sent = sent  # last seq written to the socket; None until known from the database
-        self.waiting: dict[int, tuple[int, str]] = {}  # seq → (msg_id, frame) that came early
-        self.pending: dict[int, tuple[int, str, float]] = {}  # seq → (msg_id, frame, written at)
+        self.waiting: dict[int, tuple[int, str, bool]] = {}  # seq → (msg_id, frame, update) that came early
+        # seq → (msg_id, frame, written at, update): written, awaiting an ack (ack-mode sockets)
+        self.pending: dict[int, tuple[int, str, float, bool]] = {}
         self.filling = False
 
 
@@ -103,7 +104,7 @@ class Connection:
         self.ack_mode = ack_mode
         self.opened_at = time.monotonic()
         self.rooms: dict[int, RoomCursor] = {}
-        self.pending_ids: dict[int, tuple[int, int]] = {}  # msg_id → (room_id, seq)
+        self.pending_ids: dict[int, tuple[int, int]] = {}  # msg_id → (room_id, seq) of its chat frame
         self.syncing = True
         self.early: list[dict[str, Any]] | None = None  # live frames that came during the sync
         self.closed = False
@@ -154,38 +155,44 @@ class Connection:
         for text, written in held:
             await self.write(text, written)
 
-    def _track(self, room_id: int, cursor: RoomCursor, seq: int, msg_id: int, frame: str) -> None:
+    def _track(self, room_id: int, cursor: RoomCursor, seq: int, msg_id: int, frame: str, *, update: bool) -> None:
         if self.ack_mode is not False:
-            cursor.pending[seq] = (msg_id, frame, time.monotonic())
-            self.pending_ids[msg_id] = (room_id, seq)
+            cursor.pending[seq] = (msg_id, frame, time.monotonic(), update)
+            if not update:
+                self.pending_ids[msg_id] = (room_id, seq)
             self.engine.watch(self)
 
     # --- live frames --------------------------------------------------------------------
 
-    async def deliver(self, *, room_id: int, seq: int, msg_id: int, frame: str, resend: bool) -> None:
-        """Hand the socket a live frame of a room: written now if it is the next seq, dropped if
-        it was written already (written again if it is a resend), held if it comes early while
-        the gap before it is filled. During the initial sync it waits until the sync is done."""
+    async def deliver(
+        self, *, room_id: int, seq: int, msg_id: int, frame: str, resend: bool = False, update: bool = False
+    ) -> None:
+        """Hand the socket a live timeline frame of a room (a `chat` frame, or an update frame
+        about message `msg_id`): written now if it is the next seq, dropped if it was written
+        already (written again if it is a resend), held if it comes early while the gap before
+        it is filled. During the initial sync it waits until the sync is done."""
         if self.syncing:
             if self.early is None:
                 self.early = []
-            self.early.append({"room_id": room_id, "seq": seq, "msg_id": msg_id, "frame": frame, "resend": resend})
+            self.early.append(
+                {"room_id": room_id, "seq": seq, "msg_id": msg_id, "frame": frame, "resend": resend, "update": update}
+            )
             return
         cursor = self.rooms.get(room_id)
         if cursor is None:
             cursor = self.rooms[room_id] = RoomCursor(sent=None)
         if cursor.sent is not None and seq <= cursor.sent:
             if resend:
-                self._track(room_id, cursor, seq, msg_id, frame)
+                self._track(room_id, cursor, seq, msg_id, frame, update=update)
                 await self.write(frame, [(room_id, seq)])
             return
         if cursor.sent is not None and seq == cursor.sent + 1:
             cursor.sent = seq
-            self._track(room_id, cursor, seq, msg_id, frame)
+            self._track(room_id, cursor, seq, msg_id, frame, update=update)
             await self.write(frame, [(room_id, seq)])
             await self._drain_waiting(room_id, cursor)
             return
-        cursor.waiting[seq] = (msg_id, frame)
+        cursor.waiting[seq] = (msg_id, frame, update)
         if not cursor.filling:
             cursor.filling = True
             self.engine.spawn(self._fill_later(room_id, cursor, wait=cursor.sent is not None))
@@ -197,9 +204,9 @@ class Connection:
                 del cursor.waiting[stale]
             if nxt not in cursor.waiting:
                 return
-            msg_id, frame = cursor.waiting.pop(nxt)
+            msg_id, frame, update = cursor.waiting.pop(nxt)
             cursor.sent = nxt
-            self._track(room_id, cursor, nxt, msg_id, frame)
+            self._track(room_id, cursor, nxt, msg_id, frame, update=update)
             await self.write(frame, [(room_id, nxt)])
 
     async def _fill_later(self, room_id: int, cursor: RoomCursor, *, wait: bool) -> None:
@@ -232,24 +239,23 @@ class Connection:
             cursor.sent = position.joined_seq  # removed and added again: nothing from the gap
         target = max(position.last_seq, upto or 0)
         while cursor.sent < target and not self.closed:
-            messages = await self.engine.store.messages(
-                room_id=room_id, after_seq=cursor.sent, upto_seq=target, limit=FILL_CHUNK
+            frames = await self.engine.store.frames(
+                user_id=self.user_id, room_id=room_id, after_seq=cursor.sent, upto_seq=target, limit=FILL_CHUNK
             )
-            if not messages:
+            if not frames:
                 break
-            await self._write_batches(room_id, cursor, messages)
+            await self._write_batches(room_id, cursor, frames)
         await self._drain_waiting(room_id, cursor)
 
-    async def _write_batches(self, room_id: int, cursor: RoomCursor, messages: list[MessageObject]) -> None:
-        fresh = [m for m in messages if cursor.sent is None or m["seq"] > cursor.sent]
+    async def _write_batches(self, room_id: int, cursor: RoomCursor, frames: list[TimelineFrame]) -> None:
+        fresh = [f for f in frames if cursor.sent is None or f.seq > cursor.sent]
         batches = 0
         for start in range(0, len(fresh), BATCH_SIZE):
             chunk = fresh[start : start + BATCH_SIZE]
-            frames = [chat_frame(m) for m in chunk]
-            cursor.sent = chunk[-1]["seq"]
-            for message, frame in zip(chunk, frames, strict=True):
-                self._track(room_id, cursor, message["seq"], message["id"], encode(frame))
-            await self.write(encode(batch_frame(frames)), [(room_id, m["seq"]) for m in chunk])
+            cursor.sent = chunk[-1].seq
+            for entry in chunk:
+                self._track(room_id, cursor, entry.seq, entry.msg_id, encode(entry.frame), update=entry.update)
+            await self.write(encode(batch_frame([f.frame for f in chunk])), [(room_id, f.seq) for f in chunk])
             batches += 1
         metrics.event_delivered(frame_type="batch", frames=batches)
 
@@ -297,22 +303,44 @@ class Connection:
             return
         seq = min(seq, cursor.sent)
         for s in [s for s in cursor.pending if s <= seq]:
-            msg_id = cursor.pending.pop(s)[0]
+            msg_id, _, _, update = cursor.pending.pop(s)
+            if not update:
+                self.pending_ids.pop(msg_id, None)
+        self._confirm_room(room_id, cursor)
+
+    def ack_one(self, msg_id: int, seq: int | None = None) -> None:
+        """The client has one frame: the `chat` frame of message `msg_id`, or with `seq` the
+        one frame of that seq about it (a chat or an update frame). The room is confirmed up to
+        its first unconfirmed frame."""
+        self.ack_mode = True
+        if seq is None:
+            found = self.pending_ids.get(msg_id)
+            if found is None:
+                return
+            room_id, seq = found
+        else:
+            room_id = self._room_awaiting(msg_id, seq)
+            if room_id is None:
+                return
+        cursor = self.rooms.get(room_id)
+        entry = cursor.pending.get(seq) if cursor is not None else None
+        if cursor is None or entry is None or entry[0] != msg_id:
+            return
+        del cursor.pending[seq]
+        if not entry[3]:
             self.pending_ids.pop(msg_id, None)
         self._confirm_room(room_id, cursor)
 
-    def ack_one(self, msg_id: int) -> None:
-        """The client has this one message; the room is confirmed up to its first unconfirmed."""
-        self.ack_mode = True
-        found = self.pending_ids.pop(msg_id, None)
-        if found is None:
-            return
-        room_id, seq = found
-        cursor = self.rooms.get(room_id)
-        if cursor is None:
-            return
-        cursor.pending.pop(seq, None)
-        self._confirm_room(room_id, cursor)
+    def _room_awaiting(self, msg_id: int, seq: int) -> int | None:
+        """The room whose frame `seq` about `msg_id` awaits an ack."""
+        found = self.pending_ids.get(msg_id)
+        if found is not None and found[1] == seq:
+            return found[0]
+        for room_id, cursor in self.rooms.items():
+            entry = cursor.pending.get(seq)
+            if entry is not None and entry[0] == msg_id:
+                return room_id
+        return None
 
     def _confirm_room(self, room_id: int, cursor: RoomCursor) -> None:
         upto = (min(cursor.pending) - 1) if cursor.pending else cursor.sent
@@ -345,12 +373,12 @@ class Connection:
             return 0
         written = 0
         for cursor in list(self.rooms.values()):
-            for seq, (msg_id, frame, written_at) in list(cursor.pending.items()):
+            for seq, (msg_id, frame, written_at, update) in list(cursor.pending.items()):
                 if now - written_at >= after:
-                    cursor.pending[seq] = (msg_id, frame, now)
+                    cursor.pending[seq] = (msg_id, frame, now, update)
                     written += 1
                     await self.write(frame)
         return written
 
     def has_pending(self) -> bool:
-        return bool(self.pending_ids)
+        return any(cursor.pending for cursor in self.rooms.values())

@@ -177,11 +177,13 @@ class DeliveryEngine:
         sockets_of = self.hub.sockets_of
         if kind == "deliver":
             room_id, seq, msg_id, frame = event["room_id"], event["seq"], event["msg_id"], event["frame"]
-            resend = bool(event.get("resend"))
+            resend, update = bool(event.get("resend")), bool(event.get("update"))
             handed = acks = 0
             for user_id in event["users"]:
                 for socket in sockets_of(user_id):
-                    await socket.deliver(room_id=room_id, seq=seq, msg_id=msg_id, frame=frame, resend=resend)
+                    await socket.deliver(
+                        room_id=room_id, seq=seq, msg_id=msg_id, frame=frame, resend=resend, update=update
+                    )
                     handed += 1
             ack, sender = event.get("ack"), event.get("sender_id")
             if ack and sender:

@@ -10,7 +10,7 @@ from typing import Protocol
 from chatproject.offloop import off_loop
 from send import selectors as send_selectors
 from send import services as send_services
-from send.representation import MessageObject
+from send.representation import TimelineFrame
 from send.selectors import RoomPosition
 
 
@@ -23,8 +23,11 @@ class DeliveryStore(Protocol):
         """For each user, their position in every room they belong to."""
         ...
 
-    async def messages(self, *, room_id: int, after_seq: int, upto_seq: int, limit: int) -> list[MessageObject]:
-        """Messages with `after_seq < seq <= upto_seq`, oldest first, at most `limit`."""
+    async def frames(
+        self, *, user_id: int, room_id: int, after_seq: int, upto_seq: int, limit: int
+    ) -> list[TimelineFrame]:
+        """The timeline entries with `after_seq < seq <= upto_seq` as frames for the member,
+        oldest first, at most `limit`."""
         ...
 
     async def confirmations_record(self, *, confirmed: Mapping[tuple[int, int], int]) -> None:
@@ -41,9 +44,11 @@ class DatabaseStore:
     async def positions(self, *, user_ids: list[int]) -> dict[int, dict[int, RoomPosition]]:
         return await off_loop(send_selectors.positions_for_users)(user_ids=user_ids)
 
-    async def messages(self, *, room_id: int, after_seq: int, upto_seq: int, limit: int) -> list[MessageObject]:
-        return await off_loop(send_selectors.messages_between)(
-            room_id=room_id, after_seq=after_seq, upto_seq=upto_seq, limit=limit
+    async def frames(
+        self, *, user_id: int, room_id: int, after_seq: int, upto_seq: int, limit: int
+    ) -> list[TimelineFrame]:
+        return await off_loop(send_selectors.timeline_frames_between)(
+            user_id=user_id, room_id=room_id, after_seq=after_seq, upto_seq=upto_seq, limit=limit
         )
 
     async def confirmations_record(self, *, confirmed: Mapping[tuple[int, int], int]) -> None:

@@ -13,6 +13,7 @@ import pytest
 
 from gateway.delivery import connection as connection_module
 from gateway.delivery.connection import Connection
+from send.representation import TimelineFrame, chat_frame
 from send.selectors import RoomPosition
 
 ROOM = 7
@@ -48,9 +49,14 @@ class FakeStore:
             return None
         return RoomPosition(room_id=room_id, start=self.start, last_seq=self.last_seq, joined_seq=self.joined_seq)
 
-    async def messages(self, *, room_id: int, after_seq: int, upto_seq: int, limit: int) -> list[dict[str, Any]]:
+    async def frames(
+        self, *, user_id: int, room_id: int, after_seq: int, upto_seq: int, limit: int
+    ) -> list[TimelineFrame]:
         self.reads.append((after_seq, upto_seq))
-        return [message(s, room_id) for s in range(after_seq + 1, min(upto_seq, after_seq + limit) + 1)]
+        seqs = range(after_seq + 1, min(upto_seq, after_seq + limit) + 1)
+        return [
+            TimelineFrame(seq=s, msg_id=1000 + s, update=False, frame=chat_frame(message(s, room_id))) for s in seqs
+        ]
 
     async def positions(self, *, user_ids: list[int]) -> dict[int, dict[int, RoomPosition]]:
         raise NotImplementedError
@@ -183,6 +189,19 @@ async def test_an_ack_mode_socket_confirms_only_what_it_acks():
     assert engine.confirmed == {}
     conn.ack_cumulative(ROOM, 99)  # never beyond what was written
     assert engine.confirmed == {(USER, ROOM): 3}
+    assert not conn.has_pending()
+
+
+async def test_an_update_frame_is_confirmed_by_its_id_and_seq_not_by_the_message_id_alone():
+    conn, engine, _ = await opened(FakeStore(last_seq=0), ack_mode=True)
+    await conn.deliver(**live(1))  # message 1001
+    await conn.deliver(**{**live(2), "msg_id": 1001, "update": True})  # an edit of message 1001
+    conn.ack_one(1001)  # the chat frame of message 1001
+    assert engine.confirmed == {(USER, ROOM): 1}
+    conn.ack_one(1001)  # again: the update frame is not confirmed by the message id alone
+    assert engine.confirmed == {(USER, ROOM): 1}
+    conn.ack_one(1001, seq=2)
+    assert engine.confirmed == {(USER, ROOM): 2}
     assert not conn.has_pending()
 
 

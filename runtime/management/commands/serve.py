@@ -50,8 +50,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from twisted.internet import defer, reactor
 
 from chatproject.frames import MAX_FRAME_BYTES
-from chatproject.uvicorn_limits import LimitedHttpToolsProtocol, LingeringWebSocketProtocol
 from runtime.lifecycle import RegistryLifecycleMiddleware
+from runtime.servers.uvicorn_protocols import LimitedHttpToolsProtocol, LingeringWebSocketProtocol
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ PING_TIMEOUT_SECONDS = 30
 GRACEFUL_SHUTDOWN_SECONDS = 10
 # A client frame over 64 KiB is closed with 1009 (API.md §5.1) by the server itself, as soon as
 # its header announces the size: nothing of it is stored. Both servers then discard the rest of
-# the frame until the client has read the close (chatproject.daphne_limits, .uvicorn_limits).
+# the frame until the client has read the close (runtime.servers.daphne_limits, .uvicorn_protocols).
 WS_MAX_FRAME_BYTES = MAX_FRAME_BYTES
 
 
