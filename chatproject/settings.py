@@ -404,3 +404,10 @@ DELIVERY_REDELIVERY_SECONDS = env_float("DELIVERY_REDELIVERY_SECONDS", 10.0)
 DELIVERY_CONFIRM_FLUSH_SECONDS = env_float("DELIVERY_CONFIRM_FLUSH_SECONDS", 1.0)
 # How often a gateway compares the database with what its sockets were written (lost pushes).
 DELIVERY_SWEEP_SECONDS = env_float("DELIVERY_SWEEP_SECONDS", 5.0)
+# Bytes a socket may hold that its client has not provably read (a pong after them); owed
+# timeline frames beyond it wait in the database until the client reads.
+DELIVERY_MAX_UNPROVEN_BYTES = env_int("DELIVERY_MAX_UNPROVEN_BYTES", 1024 * 1024)
+# A socket whose budget stays full this long without a proof of reading is closed with 4008.
+DELIVERY_SLOW_SECONDS = env_float("DELIVERY_SLOW_SECONDS", 15.0)
+# Devices (API.md §7.2) unseen this long are forgotten with their positions.
+DEVICE_FORGET_DAYS = env_float("DEVICE_FORGET_DAYS", 90.0)

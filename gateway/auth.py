@@ -17,6 +17,7 @@ class HandshakeCredentials:
     token: str | None
     subprotocol: str | None  # "bearer" when the token came as a subprotocol, to select it
     ack_mode: bool | None  # True with ?ack=1, False with ?ack=0, None when not said
+    device_id: str | None = None  # ?device_id=, as given (checked by the consumer)
 
 
 def _headers(scope: dict[str, Any]) -> dict[str, str]:
@@ -32,17 +33,19 @@ def handshake_credentials(scope: dict[str, Any]) -> HandshakeCredentials:
     ack_mode = None
     if ack_values:
         ack_mode = ack_values[-1].lower() in {"1", "true", "yes", "on"}
+    devices = query.get("device_id", [])
+    device_id = devices[-1] if devices else None
     header = headers.get("authorization", "")
     if header:
-        return HandshakeCredentials(token=bearer_token(header) or "", subprotocol=None, ack_mode=ack_mode)
-    subprotocols = [p.strip() for p in scope.get("subprotocols", []) if p.strip()]
-    if subprotocols and subprotocols[0].lower() == "bearer":
-        token = subprotocols[1] if len(subprotocols) > 1 else ""
-        return HandshakeCredentials(token=token, subprotocol=subprotocols[0], ack_mode=ack_mode)
-    tokens = query.get("token", [])
-    if tokens:
-        return HandshakeCredentials(token=tokens[-1], subprotocol=None, ack_mode=ack_mode)
-    return HandshakeCredentials(token=None, subprotocol=None, ack_mode=ack_mode)
+        token, subprotocol = bearer_token(header) or "", None
+    else:
+        subprotocols = [p.strip() for p in scope.get("subprotocols", []) if p.strip()]
+        if subprotocols and subprotocols[0].lower() == "bearer":
+            token, subprotocol = (subprotocols[1] if len(subprotocols) > 1 else ""), subprotocols[0]
+        else:
+            tokens = query.get("token", [])
+            token, subprotocol = (tokens[-1] if tokens else None), None
+    return HandshakeCredentials(token=token, subprotocol=subprotocol, ack_mode=ack_mode, device_id=device_id)
 
 
 def origin_allowed(scope: dict[str, Any]) -> bool:

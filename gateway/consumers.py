@@ -11,11 +11,13 @@ from django.conf import settings
 
 from chatproject.exceptions import NotAuthenticated
 from chatproject.frames import (
+    CLOSE_BAD_DEVICE,
     CLOSE_BAD_TOKEN,
     CLOSE_BANNED,
     CLOSE_POLICY,
     CLOSE_TOO_BIG,
     CLOSE_TOO_MANY,
+    CLOSE_TOO_SLOW,
     CLOSE_TRY_AGAIN,
     MAX_FRAME_BYTES,
     decode,
@@ -29,7 +31,9 @@ from chatproject.offloop import off_loop
 from gateway import services
 from gateway.auth import handshake_credentials, origin_allowed
 from gateway.delivery import Connection, DeliveryEngine, delivery_engine
+from gateway.probes import CUTOFF, PROBE, PROBE_EXTENSION
 from meta.tokens import UserBanned
+from send.positions import device_id_valid
 
 logger = logging.getLogger(__name__)
 
@@ -56,9 +60,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def websocket_connect(self, message: dict[str, Any]) -> None:
         """Accept an authenticated user's socket (else refuse it with its close code: 1013 on a
         process that is no gateway or when the database fails, 1008 for a foreign origin, 4401
-        for a bad token, 4403 for a banned user, 4409 beyond the per-user limit), record its
-        route, then write the welcome frame and everything the user is owed, before any newer
-        live frame."""
+        for a bad token, 4403 for a banned user, 4409 beyond the per-user limit, 4400 for a
+        malformed device id), record its route (and device), then write the welcome frame and
+        everything the socket is owed, before any newer live frame."""
         credentials = handshake_credentials(self.scope)
         self.engine = engine = delivery_engine()
         if engine.gateway_id is None:
@@ -71,6 +75,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return
         if not credentials.token:
             await self._refuse(CLOSE_BAD_TOKEN, credentials.subprotocol)
+            return
+        if credentials.device_id is not None and not device_id_valid(credentials.device_id):
+            await self._refuse(CLOSE_BAD_DEVICE, credentials.subprotocol)
             return
         try:
             user_id = await off_loop(services.socket_user)(token=credentials.token)
@@ -91,18 +98,24 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return
         engine.ensure_started()
         await self.accept(subprotocol=credentials.subprotocol)
+        probes = PROBE_EXTENSION in (self.scope.get("extensions") or {})
         connection = engine.connection(
-            user_id=user_id, send_text=self._send_text, ack_mode=credentials.ack_mode, close_socket=self._close_with
+            user_id=user_id,
+            send_text=self._send_text,
+            send_probe=self._send_probe if probes else None,
+            ack_mode=credentials.ack_mode,
+            close_socket=self._close_with,
         )
         self.connection = connection
         # Into the hub before the database read, so no push falls between the two; the welcome
         # only after it, so that whatever is sent once the client has the welcome comes live.
         hub.add(connection)
         try:
-            positions = await off_loop(services.socket_open)(
+            opened = await off_loop(services.socket_open)(
                 user_id=user_id,
                 gateway_id=engine.gateway_id,
                 connection_id=connection.connection_id,
+                device_id=credentials.device_id,
                 register_again=engine.register_again,
             )
         except Exception:
@@ -111,18 +124,33 @@ class ChatConsumer(AsyncWebsocketConsumer):
             connection.closed = True
             await self.close(code=CLOSE_TRY_AGAIN)
             return
+        connection.device = opened.device
         await connection.start(encode(welcome_frame()))
-        await connection.initial_sync(positions)
+        # In a task of its own: a long backlog waits for the client to prove it read the first
+        # batches, and those proofs (and the client's acks) reach this consumer as messages.
+        engine.spawn(connection.initial_sync(opened.positions))
 
     async def _refuse(self, code: int, subprotocol: str | None) -> None:
         await self.accept(subprotocol=subprotocol)
         await self.close(code=code)
 
     async def _close_with(self, code: int) -> None:
-        await self.close(code=code)
+        if code == CLOSE_TOO_SLOW and PROBE_EXTENSION in (self.scope.get("extensions") or {}):
+            # The client is not reading: a plain close would wait behind what it has not read.
+            await self.base_send({"type": CUTOFF, "code": code})
+        else:
+            await self.close(code=code)
 
     async def _send_text(self, text: str) -> None:
         await self.base_send({"type": "websocket.send", "text": text})
+
+    async def _send_probe(self, probe_id: int) -> None:
+        await self.base_send({"type": PROBE, "id": probe_id})
+
+    async def chat_probe_answered(self, message: dict[str, Any]) -> None:
+        """The server reports the pong of probe `id`: the client has read what came before it."""
+        if self.connection is not None:
+            self.connection.probe_answered(message["id"])
 
     async def websocket_receive(self, message: dict[str, Any]) -> None:
         """A client frame: `ack` and `ping` act on the connection; anything else gets an `error`
@@ -188,7 +216,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await engine.flush_confirmations()
             try:
                 await off_loop(services.socket_close)(
-                    user_id=connection.user_id, gateway_id=engine.gateway_id, connection_id=connection.connection_id
+                    user_id=connection.user_id,
+                    gateway_id=engine.gateway_id,
+                    connection_id=connection.connection_id,
+                    device=connection.device,
                 )
             except Exception:
                 logger.warning("could not record the disconnect of user %s", connection.user_id, exc_info=True)

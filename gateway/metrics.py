@@ -33,6 +33,11 @@ GATEWAY_EVENTS_RECEIVED = Counter(
     ["type"],
     registry=REGISTRY,
 )
+SLOW_CONSUMERS = Counter(
+    "chat_slow_consumers",
+    "Sockets this gateway cut off (close 4008) because they did not read what they were sent.",
+    registry=REGISTRY,
+)
 DELIVERY_LATENCY = Histogram(
     "chat_delivery_latency_seconds",
     "From a message's creation (a resend: the request) until this gateway finished writing it to its "

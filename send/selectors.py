@@ -1,13 +1,10 @@
-"""Reads of the send service: room history and what each member is owed."""
+"""Reads of the send service: room history and the timeline as frames (where each member and
+device stands is `send.positions`)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db.models.functions import Greatest
-
-from meta.models import Membership
 from meta.selectors import history_start_seq, membership_get_for_member
 from send.models import Message
 from send.representation import MessageObject, TimelineFrame, chat_frame, message_object
@@ -47,45 +44,6 @@ def message_history(
         has_more = len(page) > limit
         page = page[:limit][::-1]
     return HistoryPage(messages=[message_object(m) for m in page], has_more=has_more)
-
-
-@dataclass(frozen=True)
-class RoomPosition:
-    """Where a member stands in a room: owed every message with `start < seq <= last_seq`."""
-
-    room_id: int
-    start: int
-    last_seq: int
-    joined_seq: int
-
-
-def positions_for_users(*, user_ids: Iterable[int]) -> dict[int, dict[int, RoomPosition]]:
-    """For each user, their position in every room they belong to. One query."""
-    ids = list({int(u) for u in user_ids})
-    result: dict[int, dict[int, RoomPosition]] = {u: {} for u in ids}
-    if not ids:
-        return result
-    rows = (
-        Membership.objects.filter(user_id__in=ids)
-        .annotate(start=Greatest("acked_seq", "joined_seq"))
-        .values_list("user_id", "room_id", "start", "room__last_seq", "joined_seq")
-    )
-    for user_id, room_id, start, last_seq, joined_seq in rows:
-        result[user_id][room_id] = RoomPosition(room_id=room_id, start=start, last_seq=last_seq, joined_seq=joined_seq)
-    return result
-
-
-def position_for_member(*, user_id: int, room_id: int) -> RoomPosition | None:
-    """The member's position in one room, or None when they are not (or no longer) a member."""
-    row = (
-        Membership.objects.filter(user_id=user_id, room_id=room_id)
-        .annotate(start=Greatest("acked_seq", "joined_seq"))
-        .values_list("start", "room__last_seq", "joined_seq")
-        .first()
-    )
-    if row is None:
-        return None
-    return RoomPosition(room_id=room_id, start=row[0], last_seq=row[1], joined_seq=row[2])
 
 
 def timeline_frames_between(

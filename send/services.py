@@ -1,10 +1,9 @@
-"""Writes of the send service: storing messages, resending them, recording confirmations."""
+"""Writes of the send service: storing messages and resending them (confirmations and devices
+are `send.positions`)."""
 
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
-from collections.abc import Mapping
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
@@ -100,25 +99,6 @@ def message_resend(*, user: User, message_id: int) -> MessageObject:
     )
     message_publish(message=obj, user_ids=recipients, resend=True)
     return obj
-
-
-def confirmations_record(*, confirmed: Mapping[tuple[int, int], int]) -> int:
-    """Raise members' confirmed seq: `{(user_id, room_id): seq}`; never lowers one. Returns the
-    number of memberships changed.
-
-    One transaction, one UPDATE per distinct (room, seq): the members of a room who read the
-    same message (the usual case: a fan-out) are confirmed together, not one row at a time.
-    """
-    groups: dict[tuple[int, int], list[int]] = defaultdict(list)
-    for (user_id, room_id), seq in confirmed.items():
-        groups[(room_id, seq)].append(user_id)
-    changed = 0
-    with transaction.atomic():
-        for (room_id, seq), user_ids in groups.items():
-            changed += Membership.objects.filter(room_id=room_id, user_id__in=user_ids, acked_seq__lt=seq).update(
-                acked_seq=seq
-            )
-    return changed
 
 
 def user_owed_deliver(*, user_id: int) -> None:

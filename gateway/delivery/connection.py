@@ -1,19 +1,24 @@
-"""One WebSocket of one user, as the delivery engine sees it: per room, what was written, what
-came early, what awaits an ack.
+"""One WebSocket of one user (or of one of their devices), as the delivery engine sees it: per
+room, what was written, what came early, what awaits an ack.
 
-The guarantees it keeps, per socket and per room (API.md §5.4):
+The guarantees it keeps, per socket and per room (API.md §5.4, §7):
 - **Order, no gap.** `RoomCursor.sent` is the last seq written. The next seq is written at
   once; an older one is a duplicate and dropped (unless it is a resend); a newer one waits in
   `waiting` for GAP_WAIT_SECONDS for the missing ones, which are then read from the database
   ("fill") and written in `batch` frames before it.
 - **Owed first.** On connect (`initial_sync`) everything owed comes in `batch` frames, oldest
   first, before any live frame of that room: live frames that arrive meanwhile wait in `early`.
-- **Confirmation.** An ack-mode socket confirms with acks; what it leaves unconfirmed for the
-  redelivery timeout is written again (`redeliver_due`). A socket without acks confirms by being
-  written to. One that has not said which counts as ack-mode until its first frame, or until the
-  first redelivery timeout passes with no frame.
-- **Writes in call order.** `write` never interleaves: a write that finds another in progress
-  queues behind it in `_outbox`.
+- **Confirmed only when read.** The `SocketWriter` knows which frames the client has provably
+  read (a pong after them). A socket without acks confirms exactly those; an ack-mode socket
+  confirms with acks, and what it leaves unconfirmed for DELIVERY_REDELIVERY_SECONDS is written
+  again, but only once the previous copy was proven read: never a second copy into a socket
+  that has not read the first. A socket that has not said which it is counts as ack-mode until
+  its first frame, or until the first redelivery timeout passes with no frame.
+- **Bounded.** Timeline frames that do not fit in the writer's budget are not held in memory:
+  the cursor notes how far the room goes (`behind`) and a fill writes them from the database as
+  the client reads. A socket whose budget stays full is cut off by the engine (close 4008).
+- **Per device.** A socket opened with a device id confirms for that device (and the user);
+  one without confirms for the user, as the original clients do.
 
 Slotted and with its buffers created only when needed: a gateway holds thousands of these,
 mostly idle. It reaches the process-wide engine only through the `engine` it is given.
@@ -32,15 +37,16 @@ from typing import Any, Protocol
 from chatproject.frames import BATCH_SIZE, batch_frame, encode
 from gateway import metrics
 from gateway.delivery.store import DeliveryStore
+from gateway.delivery.writer import Item, SendProbe, SendText, SocketWriter
+from send.positions import RoomPosition
 from send.representation import TimelineFrame
-from send.selectors import RoomPosition
 
 logger = logging.getLogger(__name__)
 
 FILL_CHUNK = 500
 GAP_WAIT_SECONDS = 0.3
+WAITING_MAX = 256  # early frames held per room; beyond, they are read from the database
 
-SendText = Callable[[str], Awaitable[None]]
 CloseSocket = Callable[[int], Awaitable[None]]
 
 
@@ -48,42 +54,45 @@ class Engine(Protocol):
     """What a connection needs of the process-wide engine."""
 
     store: DeliveryStore
+    budget_bytes: int
 
-    def confirm(self, user_id: int, room_id: int, seq: int) -> None: ...
+    def confirm(self, user_id: int, room_id: int, seq: int, *, device: int | None = None) -> None: ...
 
     def watch(self, connection: Connection) -> None: ...
+
+    def track_proofs(self, connection: Connection) -> None: ...
 
     def spawn(self, coro: Coroutine[Any, Any, None]) -> None: ...
 
 
 class RoomCursor:
-    __slots__ = ("filling", "pending", "sent", "waiting")
+    __slots__ = ("behind", "filling", "pending", "sent", "waiting")
 
     def __init__(self, sent: int | None) -> None:
         self.sent = sent  # last seq written to the socket; None until known from the database
+        self.behind = 0  # a seq known to exist beyond `sent` that is not held: to be filled
         self.waiting: dict[int, tuple[int, str, bool]] = {}  # seq → (msg_id, frame, update) that came early
-        # seq → (msg_id, frame, written at, update): written, awaiting an ack (ack-mode sockets)
-        self.pending: dict[int, tuple[int, str, float, bool]] = {}
+        # seq → (msg_id, frame, written at, update, write number): written, awaiting an ack
+        self.pending: dict[int, tuple[int, str, float, bool, int]] = {}
         self.filling = False
 
 
 class Connection:
     __slots__ = (
         "_held",
-        "_outbox",
-        "_writing",
+        "_ledger",
         "ack_mode",
         "close_socket",
-        "closed",
         "connection_id",
+        "device",
         "early",
         "engine",
         "opened_at",
         "pending_ids",
         "rooms",
-        "send_text",
         "syncing",
         "user_id",
+        "writer",
     )
 
     def __init__(
@@ -94,73 +103,97 @@ class Connection:
         send_text: SendText,
         ack_mode: bool | None,
         close_socket: CloseSocket | None = None,
+        send_probe: SendProbe | None = None,
+        device: int | None = None,
     ) -> None:
         self.engine = engine
         self.user_id = user_id
+        self.device = device  # the device's key (Device.pk) when the socket named one
         self.connection_id = uuid.uuid4().hex
-        self.send_text = send_text
         self.close_socket = close_socket
-        # True: confirms with acks; False: confirmed by writing; None: not said yet.
+        # True: confirms with acks; False: confirmed by reading; None: not said yet.
         self.ack_mode = ack_mode
         self.opened_at = time.monotonic()
         self.rooms: dict[int, RoomCursor] = {}
         self.pending_ids: dict[int, tuple[int, int]] = {}  # msg_id → (room_id, seq) of its chat frame
         self.syncing = True
         self.early: list[dict[str, Any]] | None = None  # live frames that came during the sync
-        self.closed = False
-        self._outbox: deque[tuple[str, list[tuple[int, int]] | None]] | None = None
-        self._writing = False
+        # (write number, room_id, seq) written and not yet proven read, for a socket without acks.
+        self._ledger: deque[tuple[int, int, int]] | None = None
         # Frames that come before the welcome frame wait here (see `start`).
-        self._held: list[tuple[str, list[tuple[int, int]] | None]] | None = []
+        self._held: list[tuple[str, list[Item] | None]] | None = []
+        self.writer = SocketWriter(
+            send_text=send_text,
+            send_probe=send_probe,
+            on_written=self._written,
+            on_proven=self._proven,
+            limit=engine.budget_bytes,
+        )
+
+    @property
+    def closed(self) -> bool:
+        return self.writer.closed
+
+    @closed.setter
+    def closed(self, value: bool) -> None:
+        if value:
+            self.writer.close()
 
     # --- writing ------------------------------------------------------------------------
 
-    async def write(self, text: str, written: list[tuple[int, int]] | None = None) -> None:
-        """Write a frame after every frame asked for before it. `written` lists the (room_id,
-        seq) the frame carries: they count as confirmed once written when the socket does not
-        ack. A write to a closed socket is dropped (what it carried stays owed)."""
-        if self.closed:
-            return
+    async def write(self, text: str, items: list[Item] | None = None) -> None:
+        """Write a frame after every frame asked for before it; `items` are the timeline frames
+        it carries (what gets confirmed once the client has read it)."""
         if self._held is not None:
-            self._held.append((text, written))
+            self._held.append((text, items))
             return
-        if self._writing:
-            # Another write is awaiting the socket: queue behind it, it writes this in order.
-            if self._outbox is None:
-                self._outbox = deque()
-            self._outbox.append((text, written))
-            return
-        self._writing = True
-        try:
-            while True:
-                try:
-                    await self.send_text(text)
-                except Exception:
-                    self.closed = True
-                    logger.info("write to a closed socket of user %s dropped", self.user_id)
-                    return
-                if written and self.ack_mode is False:
-                    for room_id, seq in written:
-                        self.engine.confirm(self.user_id, room_id, seq)
-                if not self._outbox or self.closed:
-                    return
-                text, written = self._outbox.popleft()
-        finally:
-            self._writing = False
+        await self.writer.write(text, items)
 
     async def start(self, welcome: str) -> None:
         """Write the welcome frame, then whatever was held back while the socket was opening."""
         held, self._held = self._held or [], None
         await self.write(welcome)
-        for text, written in held:
-            await self.write(text, written)
+        for text, items in held:
+            await self.write(text, items)
 
-    def _track(self, room_id: int, cursor: RoomCursor, seq: int, msg_id: int, frame: str, *, update: bool) -> None:
+    def _written(self, items: list[Item] | None, number: int) -> None:
+        """The writer took frame `number`: its timeline frames now await an ack (ack-mode
+        sockets) and a proof of reading (the others)."""
+        if not items:
+            return
         if self.ack_mode is not False:
-            cursor.pending[seq] = (msg_id, frame, time.monotonic(), update)
-            if not update:
-                self.pending_ids[msg_id] = (room_id, seq)
+            now = time.monotonic()
+            for room_id, seq, msg_id, frame, update in items:
+                cursor = self.rooms.get(room_id)
+                if cursor is None:
+                    continue
+                cursor.pending[seq] = (msg_id, frame, now, update, number)
+                if not update:
+                    self.pending_ids[msg_id] = (room_id, seq)
             self.engine.watch(self)
+        if self.ack_mode is not True:
+            if self._ledger is None:
+                self._ledger = deque()
+            self._ledger.extend((number, room_id, seq) for room_id, seq, _, _, _ in items)
+        if self.writer.proofs:
+            self.engine.track_proofs(self)
+
+    def _proven(self, number: int) -> None:
+        """The client has read every frame up to `number`: a socket without acks confirms them."""
+        ledger = self._ledger
+        if not ledger:
+            return
+        confirmed: dict[int, int] = {}
+        while ledger and ledger[0][0] <= number:
+            _, room_id, seq = ledger.popleft()
+            if seq > confirmed.get(room_id, 0):
+                confirmed[room_id] = seq
+        if self.ack_mode is False:
+            for room_id, seq in confirmed.items():
+                self.engine.confirm(self.user_id, room_id, seq, device=self.device)
+
+    def probe_answered(self, probe_id: int) -> None:
+        self.writer.answered(probe_id)
 
     # --- live frames --------------------------------------------------------------------
 
@@ -170,7 +203,8 @@ class Connection:
         """Hand the socket a live timeline frame of a room (a `chat` frame, or an update frame
         about message `msg_id`): written now if it is the next seq, dropped if it was written
         already (written again if it is a resend), held if it comes early while the gap before
-        it is filled. During the initial sync it waits until the sync is done."""
+        it is filled. A frame that does not fit in the budget is left to a fill. During the
+        initial sync it waits until the sync is done."""
         if self.syncing:
             if self.early is None:
                 self.early = []
@@ -181,21 +215,26 @@ class Connection:
         cursor = self.rooms.get(room_id)
         if cursor is None:
             cursor = self.rooms[room_id] = RoomCursor(sent=None)
+        item = (room_id, seq, msg_id, frame, update)
         if cursor.sent is not None and seq <= cursor.sent:
-            if resend:
-                self._track(room_id, cursor, seq, msg_id, frame, update=update)
-                await self.write(frame, [(room_id, seq)])
+            if resend and self.writer.has_room(len(frame)):
+                await self.write(frame, [item])
             return
-        if cursor.sent is not None and seq == cursor.sent + 1:
-            cursor.sent = seq
-            self._track(room_id, cursor, seq, msg_id, frame, update=update)
-            await self.write(frame, [(room_id, seq)])
-            await self._drain_waiting(room_id, cursor)
-            return
-        cursor.waiting[seq] = (msg_id, frame, update)
+        if cursor.sent is not None and seq == cursor.sent + 1 and not cursor.behind:
+            if self.writer.has_room(len(frame)):
+                cursor.sent = seq
+                await self.write(frame, [item])
+                await self._drain_waiting(room_id, cursor)
+                return
+            self.writer.note_full()
+            cursor.behind = seq
+        elif len(cursor.waiting) < WAITING_MAX and not cursor.behind:
+            cursor.waiting[seq] = (msg_id, frame, update)
+        else:
+            cursor.behind = max(cursor.behind, seq)
         if not cursor.filling:
             cursor.filling = True
-            self.engine.spawn(self._fill_later(room_id, cursor, wait=cursor.sent is not None))
+            self.engine.spawn(self._fill_later(room_id, cursor, wait=cursor.sent is not None and not cursor.behind))
 
     async def _drain_waiting(self, room_id: int, cursor: RoomCursor) -> None:
         while cursor.sent is not None and cursor.waiting:
@@ -204,29 +243,33 @@ class Connection:
                 del cursor.waiting[stale]
             if nxt not in cursor.waiting:
                 return
-            msg_id, frame, update = cursor.waiting.pop(nxt)
+            msg_id, frame, update = cursor.waiting[nxt]
+            if not self.writer.has_room(len(frame)):
+                cursor.behind = max(cursor.behind, *cursor.waiting)
+                cursor.waiting.clear()
+                return
+            del cursor.waiting[nxt]
             cursor.sent = nxt
-            self._track(room_id, cursor, nxt, msg_id, frame, update=update)
-            await self.write(frame, [(room_id, nxt)])
+            await self.write(frame, [(room_id, nxt, msg_id, frame, update)])
 
     async def _fill_later(self, room_id: int, cursor: RoomCursor, *, wait: bool) -> None:
         """A gap: give the missing frames a moment to arrive, then read them from the database."""
         try:
             if wait:
                 await asyncio.sleep(GAP_WAIT_SECONDS)
-            if cursor.waiting or cursor.sent is None:
-                await self.fill(room_id, upto=max(cursor.waiting) if cursor.waiting else None)
+            if cursor.waiting or cursor.behind or cursor.sent is None:
+                await self.fill(room_id, upto=max([*cursor.waiting, cursor.behind]) or None)
         finally:
             cursor.filling = False
-        if cursor.waiting and not self.closed and self.rooms.get(room_id) is cursor:
+        if (cursor.waiting or cursor.behind) and not self.closed and self.rooms.get(room_id) is cursor:
             cursor.filling = True
             self.engine.spawn(self._fill_later(room_id, cursor, wait=True))
 
     async def fill(self, room_id: int, *, upto: int | None) -> None:
         """Write what the database holds for this room past what the socket was written, in
-        batch frames, then whatever came early and now follows on. A room the user no longer
-        belongs to is forgotten."""
-        position = await self.engine.store.position(user_id=self.user_id, room_id=room_id)
+        batch frames as the budget allows, then whatever came early and now follows on. A room
+        the user no longer belongs to is forgotten."""
+        position = await self.engine.store.position(user_id=self.user_id, room_id=room_id, device=self.device)
         cursor = self.rooms.get(room_id)
         if position is None:  # not a member (any more): the room is not this socket's business
             self.rooms.pop(room_id, None)
@@ -237,27 +280,39 @@ class Connection:
             cursor.sent = position.start
         elif cursor.sent < position.joined_seq:
             cursor.sent = position.joined_seq  # removed and added again: nothing from the gap
-        target = max(position.last_seq, upto or 0)
+        target = max(position.last_seq, upto or 0, cursor.behind)
         while cursor.sent < target and not self.closed:
             frames = await self.engine.store.frames(
                 user_id=self.user_id, room_id=room_id, after_seq=cursor.sent, upto_seq=target, limit=FILL_CHUNK
             )
             if not frames:
                 break
-            await self._write_batches(room_id, cursor, frames)
+            if not await self._write_batches(room_id, cursor, frames):
+                return
+        if cursor.behind <= (cursor.sent or 0):
+            cursor.behind = 0
         await self._drain_waiting(room_id, cursor)
 
-    async def _write_batches(self, room_id: int, cursor: RoomCursor, frames: list[TimelineFrame]) -> None:
+    async def _write_batches(self, room_id: int, cursor: RoomCursor, frames: list[TimelineFrame]) -> bool:
         fresh = [f for f in frames if cursor.sent is None or f.seq > cursor.sent]
         batches = 0
         for start in range(0, len(fresh), BATCH_SIZE):
             chunk = fresh[start : start + BATCH_SIZE]
+            text = encode(batch_frame([f.frame for f in chunk]))
+            if not await self.writer.wait_for_room(len(text)):
+                return False
+            first = chunk[0].seq
+            if cursor.sent is not None and first <= cursor.sent:  # written live while we waited
+                chunk = [f for f in chunk if f.seq > cursor.sent]
+                if not chunk:
+                    continue
+                text = encode(batch_frame([f.frame for f in chunk]))
             cursor.sent = chunk[-1].seq
-            for entry in chunk:
-                self._track(room_id, cursor, entry.seq, entry.msg_id, encode(entry.frame), update=entry.update)
-            await self.write(encode(batch_frame([f.frame for f in chunk])), [(room_id, f.seq) for f in chunk])
+            items = [(room_id, f.seq, f.msg_id, encode(f.frame), f.update) for f in chunk]
+            await self.write(text, items)
             batches += 1
         metrics.event_delivered(frame_type="batch", frames=batches)
+        return not self.closed
 
     # --- sync on connect and on request -------------------------------------------------
 
@@ -283,10 +338,13 @@ class Connection:
             return
         for room_id, position in positions.items():
             cursor = self.rooms.get(room_id)
-            sent = cursor.sent if cursor is not None and cursor.sent is not None else position.start
-            if position.last_seq > sent and not (cursor is not None and cursor.filling):
+            if cursor is not None and cursor.filling:
+                continue
+            # A room new to this socket: its fill starts where the socket (its device) stands.
+            sent = cursor.sent if cursor is not None and cursor.sent is not None else position.joined_seq
+            if position.last_seq > sent:
                 if cursor is None:
-                    cursor = self.rooms[room_id] = RoomCursor(sent=position.start)
+                    cursor = self.rooms[room_id] = RoomCursor(sent=None)
                 cursor.filling = True
                 try:
                     await self.fill(room_id, upto=position.last_seq)
@@ -303,7 +361,7 @@ class Connection:
             return
         seq = min(seq, cursor.sent)
         for s in [s for s in cursor.pending if s <= seq]:
-            msg_id, _, _, update = cursor.pending.pop(s)
+            msg_id, _, _, update, _ = cursor.pending.pop(s)
             if not update:
                 self.pending_ids.pop(msg_id, None)
         self._confirm_room(room_id, cursor)
@@ -345,39 +403,44 @@ class Connection:
     def _confirm_room(self, room_id: int, cursor: RoomCursor) -> None:
         upto = (min(cursor.pending) - 1) if cursor.pending else cursor.sent
         if upto:
-            self.engine.confirm(self.user_id, room_id, upto)
+            self.engine.confirm(self.user_id, room_id, upto, device=self.device)
 
     def first_frame_seen(self, is_ack: bool) -> None:
         """The client's first frame tells whether it acks."""
         if self.ack_mode is None:
             if is_ack:
                 self.ack_mode = True
+                self._ledger = None
             else:
                 self.settle_without_acks()
 
     def settle_without_acks(self) -> None:
-        """The socket does not ack: everything written to it counts as delivered."""
+        """The socket does not ack: what it has provably read counts as delivered now, the rest
+        once it is proven read."""
         self.ack_mode = False
+        proven = self.writer.proven
         for room_id, cursor in self.rooms.items():
-            if cursor.pending:
-                self.engine.confirm(self.user_id, room_id, max(cursor.pending))
-                cursor.pending.clear()
+            read = [seq for seq, entry in cursor.pending.items() if entry[4] <= proven]
+            if read:
+                self.engine.confirm(self.user_id, room_id, max(read), device=self.device)
+            cursor.pending.clear()
         self.pending_ids.clear()
 
     async def redeliver_due(self, now: float, after: float) -> int:
-        """Write again what has waited `after` seconds for an ack; returns how many frames. A
-        socket still silent after `after` seconds is settled as one without acks."""
+        """Write again what has waited `after` seconds for an ack and was proven read (a copy
+        the client has not read yet is never doubled); returns how many frames. A socket still
+        silent after `after` seconds is settled as one without acks."""
         if self.ack_mode is None:
             if now - self.opened_at >= after:
                 self.settle_without_acks()
             return 0
         written = 0
-        for cursor in list(self.rooms.values()):
-            for seq, (msg_id, frame, written_at, update) in list(cursor.pending.items()):
-                if now - written_at >= after:
-                    cursor.pending[seq] = (msg_id, frame, now, update)
+        proven = self.writer.proven
+        for room_id, cursor in list(self.rooms.items()):
+            for seq, (msg_id, frame, written_at, update, number) in list(cursor.pending.items()):
+                if now - written_at >= after and number <= proven and self.writer.has_room(len(frame)):
                     written += 1
-                    await self.write(frame)
+                    await self.write(frame, [(room_id, seq, msg_id, frame, update)])
         return written
 
     def has_pending(self) -> bool:

@@ -6,7 +6,10 @@
 - Confirmations from every socket are gathered in memory and written to the database in
   batches (`flush_confirmations`, every DELIVERY_CONFIRM_FLUSH_SECONDS and when a socket
   closes), never one write per frame.
-- A timer writes again what ack-mode sockets left unconfirmed (DELIVERY_REDELIVERY_SECONDS).
+- A timer writes again what ack-mode sockets left unconfirmed (DELIVERY_REDELIVERY_SECONDS),
+  asks sockets holding unproven frames to prove what they read (a probe, see `writer`), and
+  cuts off a socket whose budget stayed full for DELIVERY_SLOW_SECONDS (close 4008): what it had
+  not provably read stays owed.
 - A sweep compares, every DELIVERY_SWEEP_SECONDS, the rooms' last seq in the database with what
   each local socket was written, so a push lost anywhere (Redis restart, full channel, a
   crashed send process) is still delivered while the member stays connected.
@@ -29,6 +32,7 @@ from django.conf import settings
 
 from chatproject import metrics as core_metrics
 from chatproject.bus import gateway_channel
+from chatproject.frames import CLOSE_TOO_SLOW
 from gateway import metrics
 from gateway.delivery.connection import Connection
 from gateway.delivery.store import DeliveryStore
@@ -48,11 +52,15 @@ class DeliveryEngine:
         self.gateway_id: str | None = None
         self.register_again: Callable[[], None] | None = None
         self.events_received = 0
+        self.cutoffs = 0
+        self.budget_bytes = settings.DELIVERY_MAX_UNPROVEN_BYTES
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: list[asyncio.Task] = []
         self._spawned: set[asyncio.Task] = set()
         self._confirmed: dict[tuple[int, int], int] = {}
+        self._device_confirmed: dict[tuple[int, int], int] = {}
         self._watched: set[Connection] = set()
+        self._proving: set[Connection] = set()
 
     def configure(self, *, gateway_id: str | None, register_again: Callable[[], None] | None = None) -> None:
         """Make this engine gateway `gateway_id` (None: the process is no gateway)."""
@@ -75,8 +83,9 @@ class DeliveryEngine:
             if not task.done() and self._loop is loop:
                 task.cancel()
         self._loop = loop
-        self._confirmed = {}
-        self._watched = set()
+        self._confirmed, self._device_confirmed = {}, {}
+        self._watched, self._proving = set(), set()
+        self.budget_bytes = settings.DELIVERY_MAX_UNPROVEN_BYTES
         self._tasks = [
             loop.create_task(self._receive_loop(), name="gateway-receiver"),
             loop.create_task(self._timer_loop(), name="gateway-timers"),
@@ -119,28 +128,42 @@ class DeliveryEngine:
 
     # --- confirmations --------------------------------------------------------------------
 
-    def confirm(self, user_id: int, room_id: int, seq: int) -> None:
-        """Record in memory that `user_id` has room `room_id` up to `seq` (never lowered)."""
+    def confirm(self, user_id: int, room_id: int, seq: int, *, device: int | None = None) -> None:
+        """Record in memory that `user_id` (and its device `device`, when the socket named one)
+        has room `room_id` up to `seq` (never lowered)."""
         key = (user_id, room_id)
         if seq > self._confirmed.get(key, 0):
             self._confirmed[key] = seq
+        if device is not None:
+            key = (device, room_id)
+            if seq > self._device_confirmed.get(key, 0):
+                self._device_confirmed[key] = seq
 
     async def flush_confirmations(self) -> None:
         """Write the confirmations gathered so far in one batch; on failure they are kept for
         the next flush."""
-        if not self._confirmed:
+        if not self._confirmed and not self._device_confirmed:
             return
-        batch, self._confirmed = self._confirmed, {}
+        users, self._confirmed = self._confirmed, {}
+        devices, self._device_confirmed = self._device_confirmed, {}
         try:
-            await self.store.confirmations_record(confirmed=batch)
+            await self.store.confirmations_record(confirmed=users, device_confirmed=devices)
         except Exception:
-            logger.warning("could not record %d confirmations; will retry", len(batch), exc_info=True)
-            for key, seq in batch.items():
-                self.confirm(key[0], key[1], seq)
+            logger.warning("could not record %d confirmations; will retry", len(users), exc_info=True)
+            for key, seq in users.items():
+                if seq > self._confirmed.get(key, 0):
+                    self._confirmed[key] = seq
+            for key, seq in devices.items():
+                if seq > self._device_confirmed.get(key, 0):
+                    self._device_confirmed[key] = seq
 
     def watch(self, connection: Connection) -> None:
         """Check `connection` for overdue acks at the next timer tick."""
         self._watched.add(connection)
+
+    def track_proofs(self, connection: Connection) -> None:
+        """`connection` holds frames not yet proven read: probe it at the next timer tick."""
+        self._proving.add(connection)
 
     # --- the event path -------------------------------------------------------------------
 
@@ -226,12 +249,51 @@ class DeliveryEngine:
         while True:
             await asyncio.sleep(period)
             try:
-                await self.redeliver_due(time.monotonic())
+                now = time.monotonic()
+                await self.prove_and_cut_off(now)
+                await self.redeliver_due(now)
                 await self.flush_confirmations()
             except asyncio.CancelledError:
                 raise
             except Exception:
                 logger.exception("delivery timer failed")
+
+    async def prove_and_cut_off(self, now: float) -> None:
+        """Probe every socket holding unproven frames (one probe in flight each), and cut off a
+        socket whose budget has stayed full for DELIVERY_SLOW_SECONDS, or holds twice its budget."""
+        slow = settings.DELIVERY_SLOW_SECONDS
+        for connection in list(self._proving):
+            writer = connection.writer
+            if writer.closed:
+                self._proving.discard(connection)
+                continue
+            full_since = writer.full_since
+            if (full_since is not None and now - full_since >= slow) or writer.over_budget(2.0):
+                self._proving.discard(connection)
+                await self.cut_off(connection)
+                continue
+            if writer.proven == writer.written and writer.unproven_bytes == 0:
+                self._proving.discard(connection)
+                continue
+            await writer.probe()
+
+    async def cut_off(self, connection: Connection) -> None:
+        """Close a socket that does not read with 4008: it writes nothing more, and what it had
+        not provably read stays owed (its next connection is sent it)."""
+        self.cutoffs += 1
+        metrics.SLOW_CONSUMERS.inc()
+        logger.info(
+            "user %s's socket cut off: %d bytes unread (budget %d)",
+            connection.user_id,
+            connection.writer.unproven_bytes,
+            connection.writer.limit,
+        )
+        connection.closed = True
+        if connection.close_socket is not None:
+            try:
+                await connection.close_socket(CLOSE_TOO_SLOW)
+            except Exception:
+                logger.info("could not close a slow socket of user %s", connection.user_id, exc_info=True)
 
     async def redeliver_due(self, now: float) -> int:
         """Write again, on every watched socket, what has waited DELIVERY_REDELIVERY_SECONDS for

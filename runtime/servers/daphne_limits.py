@@ -13,8 +13,10 @@ file and, for `multipart/form-data` and form posts, parses it on the event loop
   over 32 KiB a 431, and twisted's bare "400 Bad Request" and daphne's HTML error pages become
   the envelope.
 
-WebSocket: autobahn "fails" a connection whose frame passes its size limit by dropping TCP
-(`failByDrop`), so the client never sees a close code. With `failByDrop` off it sends the close
+WebSocket: the 64 KiB limit is for frames clients send (autobahn would apply it to the
+server's own frames too, refusing a `batch` of 50 messages). autobahn "fails" a connection
+whose frame passes its size limit by dropping TCP (`failByDrop`), so the client never sees a
+close code. With `failByDrop` off it sends the close
 frame (1009 for a frame too big), discards the rest of the frame without storing it, and waits
 for the client's close (at most its close-handshake timeout) before closing.
 """
@@ -136,3 +138,18 @@ def install() -> None:
         self.setProtocolOptions(failByDrop=False)
 
     WebSocketServerFactory.__init__ = factory_init
+
+    # autobahn applies its message limit to what the server sends too: a `batch` of 50 messages
+    # is well over 64 KiB. The limit is for what clients send; the server's frames are its own.
+    from autobahn.websocket.protocol import WebSocketProtocol as AutobahnProtocol
+
+    original_send_message = AutobahnProtocol.sendMessage
+
+    def send_message(self: Any, *args: Any, **kwargs: Any) -> Any:
+        limit, self.maxMessagePayloadSize = self.maxMessagePayloadSize, 0
+        try:
+            return original_send_message(self, *args, **kwargs)
+        finally:
+            self.maxMessagePayloadSize = limit
+
+    AutobahnProtocol.sendMessage = send_message

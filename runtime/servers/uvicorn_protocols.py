@@ -27,6 +27,7 @@ from chatproject.http_limits import (
     REQUEST_LINE_TOO_LONG,
     raw_error_response,
 )
+from gateway.probes import CUTOFF, CUTOFF_GRACE_SECONDS, PROBE, PROBE_ANSWERED, PROBE_EXTENSION, probe_id, probe_payload
 
 LINGER_SECONDS = 5.0
 
@@ -97,3 +98,46 @@ class LingeringWebSocketProtocol(WebSocketsSansIOProtocol):
         if self._lingering:
             self.transport.close()
         return super().eof_received()
+
+
+class ChatWebSocketProtocol(LingeringWebSocketProtocol):
+    """uvicorn's WebSocket protocol with the `chat.probe` extension (`gateway.probes`). Probes
+    and cut-offs are written at once, without waiting for the socket to drain (a `send` waits
+    while the client is not reading: that wait is what a cut-off must not join)."""
+
+    def handle_connect(self, event: Any) -> None:
+        super().handle_connect(event)
+        scope = getattr(self, "scope", None)
+        if scope is not None:  # accepted: the application's task has not run yet
+            scope["extensions"][PROBE_EXTENSION] = {}
+
+    async def send(self, message: Any) -> None:
+        kind = message["type"]
+        if kind == PROBE:
+            self._probe(message["id"])
+        elif kind == CUTOFF:
+            self._cutoff(message.get("code", 1000))
+        else:
+            await super().send(message)
+
+    def _probe(self, number: int) -> None:
+        if self.close_sent or self.disconnected or self.transport.is_closing():
+            return
+        self.conn.send_ping(probe_payload(number))
+        self.transport.write(b"".join(self.conn.data_to_send()))
+
+    def _cutoff(self, code: int) -> None:
+        if self.close_sent or self.disconnected or self.transport.is_closing():
+            return
+        self.queue.put_nowait({"type": "websocket.disconnect", "code": code, "reason": ""})
+        self.conn.send_close(code)
+        self.transport.write(b"".join(self.conn.data_to_send()))
+        self.close_sent = True
+        self.close_timer = self.loop.call_later(CUTOFF_GRACE_SECONDS, self.transport.abort)
+
+    def handle_pong(self, event: Any) -> None:
+        answered = probe_id(bytes(event.data))
+        if answered is None:
+            super().handle_pong(event)
+        elif not self.close_sent:
+            self.queue.put_nowait({"type": PROBE_ANSWERED, "id": answered})

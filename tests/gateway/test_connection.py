@@ -13,8 +13,8 @@ import pytest
 
 from gateway.delivery import connection as connection_module
 from gateway.delivery.connection import Connection
+from send.positions import RoomPosition
 from send.representation import TimelineFrame, chat_frame
-from send.selectors import RoomPosition
 
 ROOM = 7
 USER = 3
@@ -44,7 +44,7 @@ class FakeStore:
         self.last_seq, self.start, self.joined_seq, self.member = last_seq, start, joined_seq, member
         self.reads: list[tuple[int, int]] = []
 
-    async def position(self, *, user_id: int, room_id: int) -> RoomPosition | None:
+    async def position(self, *, user_id: int, room_id: int, device: int | None = None) -> RoomPosition | None:
         if not self.member:
             return None
         return RoomPosition(room_id=room_id, start=self.start, last_seq=self.last_seq, joined_seq=self.joined_seq)
@@ -61,18 +61,24 @@ class FakeStore:
     async def positions(self, *, user_ids: list[int]) -> dict[int, dict[int, RoomPosition]]:
         raise NotImplementedError
 
-    async def confirmations_record(self, *, confirmed: Mapping[tuple[int, int], int]) -> None:
+    async def confirmations_record(self, *, confirmed: Mapping, device_confirmed: Mapping) -> None:
         raise NotImplementedError
 
 
 class FakeEngine:
+    budget_bytes = 1 << 20
+
     def __init__(self, store: FakeStore) -> None:
         self.store = store
+        self.proving: set[Connection] = set()
         self.confirmed: dict[tuple[int, int], int] = {}
         self.watched: set[Connection] = set()
         self.tasks: list[asyncio.Task] = []
 
-    def confirm(self, user_id: int, room_id: int, seq: int) -> None:
+    def track_proofs(self, connection: Connection) -> None:
+        self.proving.add(connection)
+
+    def confirm(self, user_id: int, room_id: int, seq: int, *, device: int | None = None) -> None:
         self.confirmed[(user_id, room_id)] = max(seq, self.confirmed.get((user_id, room_id), 0))
 
     def watch(self, connection: Connection) -> None:

@@ -202,7 +202,7 @@ def test_an_unroutable_push_does_not_fail_the_send(
 def test_confirmations_of_a_fan_out_are_one_update_per_room_and_seq(django_assert_num_queries):
     from meta.models import Membership, Room
     from meta.models import User as UserModel
-    from send.services import confirmations_record
+    from send.positions import confirmations_record
 
     owner = UserModel.objects.create_user(username="owner9", password="x" * 8)
     members = [UserModel.objects.create_user(username=f"reader{i}", password="x" * 8) for i in range(20)]

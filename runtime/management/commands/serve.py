@@ -51,7 +51,7 @@ from twisted.internet import defer, reactor
 
 from chatproject.frames import MAX_FRAME_BYTES
 from runtime.lifecycle import RegistryLifecycleMiddleware
-from runtime.servers.uvicorn_protocols import LimitedHttpToolsProtocol, LingeringWebSocketProtocol
+from runtime.servers.uvicorn_protocols import ChatWebSocketProtocol, LimitedHttpToolsProtocol
 
 logger = logging.getLogger(__name__)
 
@@ -172,7 +172,7 @@ class Command(BaseCommand):
             ws_max_size=WS_MAX_FRAME_BYTES,
             # Bounded request heads in the envelope, and a 1009 close the client can read.
             http=LimitedHttpToolsProtocol,
-            ws=LingeringWebSocketProtocol,
+            ws=ChatWebSocketProtocol,
             # A fan-out frame is encoded once for all sockets; per-socket compression would undo that.
             ws_per_message_deflate=False,
             timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,

@@ -1,0 +1,184 @@
+"""Where each member, and each of their devices, stands in each room: what they are owed, and
+the confirmations that move them on (API.md §5.4, §7.2).
+
+- A member's position is `Membership.acked_seq`: every confirmation, from any socket of the
+  user, raises it. A socket without a device id (the original clients) is owed what lies above
+  it, so it is never sent what another socket of the user confirmed.
+- A device's position is its `DevicePosition` row per room: a socket with a device id is owed
+  everything above its own device's position, whatever the user's other devices confirmed. A
+  device seen for the first time starts at the user's positions of that moment; a room without
+  a row for the device (joined later) starts at the member's join.
+- Nobody is owed anything from before they joined (`joined_seq`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.db import IntegrityError, transaction
+from django.db.models import F, OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce, Greatest
+from django.utils import timezone
+
+from chatproject.exceptions import InvalidInput
+from meta.models import Membership
+from send.models import Device, DevicePosition
+
+DEVICE_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+@dataclass(frozen=True)
+class RoomPosition:
+    """Where a member (or device) stands in a room: owed every entry with `start < seq <= last_seq`."""
+
+    room_id: int
+    start: int
+    last_seq: int
+    joined_seq: int
+
+
+def _memberships(*, device: int | None):
+    rows = Membership.objects.all()
+    if device is None:
+        return rows.annotate(start=Greatest("acked_seq", "joined_seq"))
+    device_seq = DevicePosition.objects.filter(device_id=device, room_id=OuterRef("room_id")).values("acked_seq")[:1]
+    return rows.annotate(start=Greatest(Coalesce(Subquery(device_seq), Value(0)), F("joined_seq")))
+
+
+def positions_for_users(*, user_ids: Iterable[int]) -> dict[int, dict[int, RoomPosition]]:
+    """For each user, their position in every room they belong to. One query."""
+    ids = list({int(u) for u in user_ids})
+    result: dict[int, dict[int, RoomPosition]] = {u: {} for u in ids}
+    if not ids:
+        return result
+    rows = (
+        _memberships(device=None)
+        .filter(user_id__in=ids)
+        .values_list("user_id", "room_id", "start", "room__last_seq", "joined_seq")
+    )
+    for user_id, room_id, start, last_seq, joined_seq in rows:
+        result[user_id][room_id] = RoomPosition(room_id=room_id, start=start, last_seq=last_seq, joined_seq=joined_seq)
+    return result
+
+
+def positions_for_socket(*, user_id: int, device: int | None) -> dict[int, RoomPosition]:
+    """A socket's position in every room of its user: the device's own with a device, the
+    user's without. One query."""
+    rows = (
+        _memberships(device=device)
+        .filter(user_id=user_id)
+        .values_list("room_id", "start", "room__last_seq", "joined_seq")
+    )
+    return {
+        room_id: RoomPosition(room_id=room_id, start=start, last_seq=last_seq, joined_seq=joined_seq)
+        for room_id, start, last_seq, joined_seq in rows
+    }
+
+
+def position_for_member(*, user_id: int, room_id: int, device: int | None = None) -> RoomPosition | None:
+    """The member's (or their device's) position in one room, or None when they are not (or no
+    longer) a member."""
+    row = (
+        _memberships(device=device)
+        .filter(user_id=user_id, room_id=room_id)
+        .values_list("start", "room__last_seq", "joined_seq")
+        .first()
+    )
+    if row is None:
+        return None
+    return RoomPosition(room_id=room_id, start=row[0], last_seq=row[1], joined_seq=row[2])
+
+
+def confirmations_record(
+    *, confirmed: Mapping[tuple[int, int], int], device_confirmed: Mapping[tuple[int, int], int] | None = None
+) -> int:
+    """Raise confirmed positions, never lowering one: `confirmed` {(user_id, room_id): seq} for
+    members, `device_confirmed` {(device, room_id): seq} for devices (their users' positions are
+    in `confirmed` too). Returns the number of memberships changed.
+
+    One transaction, one UPDATE per distinct (room, seq): the members of a room who read the
+    same message (the usual case: a fan-out) are confirmed together, not one row at a time.
+    """
+    changed = 0
+    with transaction.atomic():
+        for (room_id, seq), user_ids in _by_room_and_seq(confirmed).items():
+            changed += Membership.objects.filter(room_id=room_id, user_id__in=user_ids, acked_seq__lt=seq).update(
+                acked_seq=seq
+            )
+        if device_confirmed:
+            # Rooms the device has no row for yet get one; then the rows are raised.
+            DevicePosition.objects.bulk_create(
+                [DevicePosition(device_id=d, room_id=r, acked_seq=s) for (d, r), s in device_confirmed.items()],
+                ignore_conflicts=True,
+            )
+            for (room_id, seq), devices in _by_room_and_seq(device_confirmed).items():
+                DevicePosition.objects.filter(room_id=room_id, device_id__in=devices, acked_seq__lt=seq).update(
+                    acked_seq=seq
+                )
+    return changed
+
+
+def _by_room_and_seq(confirmed: Mapping[tuple[int, int], int]) -> dict[tuple[int, int], list[int]]:
+    groups: dict[tuple[int, int], list[int]] = defaultdict(list)
+    for (who, room_id), seq in confirmed.items():
+        groups[(room_id, seq)].append(who)
+    return groups
+
+
+# --- devices --------------------------------------------------------------------------------
+
+
+def device_id_valid(device_id: object) -> bool:
+    return isinstance(device_id, str) and bool(DEVICE_ID_RE.match(device_id))
+
+
+def device_open(*, user_id: int, device_id: str) -> int:
+    """The key of the user's device `device_id`, recorded as seen now. A device seen for the
+    first time starts at the user's confirmed positions. Raises InvalidInput for a malformed id."""
+    if not device_id_valid(device_id):
+        raise InvalidInput("device_id must be 1 to 64 letters, digits, '-', '_' or '.'")
+    now = timezone.now()
+    device = Device.objects.filter(user_id=user_id, device_id=device_id).first()
+    if device is not None:
+        Device.objects.filter(pk=device.pk).update(last_seen=now)
+        return device.pk
+    try:
+        with transaction.atomic():
+            device = Device.objects.create(user_id=user_id, device_id=device_id, last_seen=now)
+            DevicePosition.objects.bulk_create(
+                [
+                    DevicePosition(device=device, room_id=room_id, acked_seq=acked)
+                    for room_id, acked in Membership.objects.filter(user_id=user_id).values_list("room_id", "acked_seq")
+                ]
+            )
+    except IntegrityError:  # the same device opened two sockets at once: the other one made it
+        device = Device.objects.get(user_id=user_id, device_id=device_id)
+    return device.pk
+
+
+def device_seen(*, device: int) -> None:
+    """A socket of the device closed: it was last seen now."""
+    Device.objects.filter(pk=device).update(last_seen=timezone.now())
+
+
+def devices_list(*, user_id: int) -> list[Device]:
+    """The user's devices, most recently seen first."""
+    return list(Device.objects.filter(user_id=user_id).order_by("-last_seen", "device_id"))
+
+
+def device_forget(*, user_id: int, device_id: str) -> bool:
+    """Forget one of the user's devices and its positions (its next socket starts afresh at the
+    user's positions). Returns whether there was such a device."""
+    deleted, _ = Device.objects.filter(user_id=user_id, device_id=device_id).delete()
+    return bool(deleted)
+
+
+def devices_forget_unseen(*, days: float) -> int:
+    """Forget devices unseen for `days` (DEVICE_FORGET_DAYS); returns how many went."""
+    before = timezone.now() - timedelta(days=days)
+    _, by_model = Device.objects.filter(last_seen__lt=before).delete()
+    return by_model.get(Device._meta.label, 0)
