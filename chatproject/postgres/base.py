@@ -19,6 +19,7 @@ from typing import Any
 import psycopg
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS
+from django.db.backends.base.base import NO_DB_ALIAS
 from django.db.backends.postgresql import base as postgresql
 
 from chatproject.postgres.breaker import ConnectionBreaker
@@ -56,16 +57,18 @@ class DatabaseWrapper(postgresql.DatabaseWrapper):
         super().__init__(settings_dict, alias)
         self.breaker = self._breaker()
         pool = settings_dict["OPTIONS"].get("pool")
-        if pool:
+        if pool and alias != NO_DB_ALIAS:  # Django pools no "no database" connection
             # The pool Django builds from these options makes its connections with this class
-            # (the same one for every thread: set once per alias).
+            # (the same one for every thread: set once per alias). The options are replaced,
+            # not changed in place: copies of this settings dict share them.
             options = {} if pool is True else pool
             with _breakers_lock:
                 connection_class = _connection_classes.get(alias)
                 if connection_class is None:
                     connection_class = _connection_classes[alias] = _watched_connection_class(self.breaker)
             if options.get("connection_class") is not connection_class:
-                settings_dict["OPTIONS"]["pool"] = {**options, "connection_class": connection_class}
+                pool_options = {**options, "connection_class": connection_class}
+                settings_dict["OPTIONS"] = {**settings_dict["OPTIONS"], "pool": pool_options}
 
     def _breaker(self) -> ConnectionBreaker:
         with _breakers_lock:

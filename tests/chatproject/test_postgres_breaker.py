@@ -9,9 +9,10 @@ import time
 import psycopg
 import psycopg_pool
 import pytest
-from django.db import OperationalError
+from django.db import DEFAULT_DB_ALIAS, OperationalError, connection, connections
 
 from chatproject.exception_handler import exception_to_reply
+from chatproject.postgres.base import database_breaker
 from chatproject.postgres.breaker import ConnectionBreaker, DatabaseUnavailable, is_outage
 
 REFUSED = psycopg.OperationalError('connection failed: connection to server at "127.0.0.1", port 1 failed: refused')
@@ -160,3 +161,44 @@ def test_its_refusal_is_a_503_in_the_envelope_with_retry_after():
     assert body["msg"].startswith("the database is unavailable, try again later (error id ")
     assert set(body) == {"code", "msg"} and "refused" not in body["msg"]
     assert headers == {"Retry-After": "1"}
+
+
+# --- The backend (PostgreSQL only) -----------------------------------------------------------
+
+postgresql_only = pytest.mark.skipif(
+    "connection.vendor != 'postgresql'", reason="the breaker is in the PostgreSQL backend (DATABASE_URL)"
+)
+
+
+@postgresql_only
+def test_the_pool_makes_its_connections_through_the_breaker():
+    assert connection.settings_dict["ENGINE"] == "chatproject.postgres"
+    assert connection.breaker is database_breaker(DEFAULT_DB_ALIAS)
+    assert connection.pool.connection_class.__name__ == "WatchedConnection"
+    assert connection.settings_dict["OPTIONS"]["connect_timeout"] == 2
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True)
+def test_with_the_breaker_open_a_request_is_a_503_at_once(make_user, client_for, monkeypatch):
+    api = client_for(make_user())
+    assert api.get("/api/joined_rooms").status_code == 200
+
+    def refused() -> None:
+        raise REFUSED
+
+    down = ConnectionBreaker(name="down", probe=refused, probe_seconds=60)
+    try:
+        down.connect_failed(REFUSED)
+        connection.close()
+        monkeypatch.setattr(connections[DEFAULT_DB_ALIAS], "breaker", down)  # this thread's wrapper
+        started = time.monotonic()
+        response = api.get("/api/joined_rooms")
+        assert time.monotonic() - started < 0.5
+        assert response.status_code == 503
+        assert response["Retry-After"] == "1"
+        assert response.json()["msg"].startswith("the database is unavailable, try again later (error id ")
+    finally:
+        monkeypatch.undo()
+        down.stop()
+    assert api.get("/api/joined_rooms").status_code == 200
