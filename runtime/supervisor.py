@@ -182,10 +182,6 @@ class Supervisor:
             self._first_signal_at = now
         self._signals.append(signum)
 
-    @property
-    def stopping(self) -> bool:
-        return bool(self._signals)
-
     # --- the loop -------------------------------------------------------------------------
 
     def run(self) -> int:

@@ -146,8 +146,12 @@ class Command(BaseCommand):
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
         if code:
-            gave_up = ", ".join(child.name for child in supervisor.children if child.state is State.GAVE_UP)
-            raise CommandError(f"the cluster ran without {gave_up}, which kept failing", returncode=EXIT_CHILD_FAILED)
+            gave_up = [child.name for child in supervisor.children if child.state is State.GAVE_UP]
+            if len(gave_up) == len(supervisor.children):
+                raise CommandError("every process of the cluster kept failing", returncode=EXIT_CHILD_FAILED)
+            raise CommandError(
+                f"the cluster ran without {', '.join(gave_up)}, which kept failing", returncode=EXIT_CHILD_FAILED
+            )
 
     def _write(self, line: str) -> None:
         self.stdout.write(line)
