@@ -36,7 +36,8 @@ run: migrate
 	@echo ""
 	$(BIN)/python manage.py serve --host $(HOST) --port $(PORT) --server $(SERVER)
 
-# send 8081, meta 8082, registry 8083, gateways 8084 and 8085; migrates first; Ctrl-C stops all.
+# send 8081, meta 8082, registry 8083, gateways 8084 and 8085; migrates first; restarts a process
+# that dies (README "Running a cluster"); Ctrl-C stops all.
 cluster: $(STAMP)
 	DATABASE_URL="$${DATABASE_URL:-$(CLUSTER_DATABASE_URL)}" REDIS_URL="$${REDIS_URL:-$(CLUSTER_REDIS_URL)}" \
 		$(BIN)/python manage.py cluster --host $(HOST) --server $(SERVER)

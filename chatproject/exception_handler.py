@@ -15,6 +15,7 @@ from rest_framework.response import Response
 
 from chatproject.envelope import error_body
 from chatproject.exceptions import ApplicationError, RateLimited
+from chatproject.postgres.breaker import DatabaseUnavailable
 
 logger = logging.getLogger("chatproject.errors")
 
@@ -95,7 +96,12 @@ def exception_to_reply(exc: Exception) -> tuple[int, dict[str, Any], dict[str, s
         return status, error_body(status, msg), headers
     if isinstance(exc, (OperationalError, InterfaceError)):
         error_id = uuid.uuid4().hex[:12]
-        logger.error("database unavailable [error_id=%s]", error_id, exc_info=exc)
+        if isinstance(exc.__cause__, DatabaseUnavailable):
+            # Refused at once by the breaker, which logged the outage once: one line, no traceback.
+            logger.warning("database unavailable [error_id=%s]: %s", error_id, exc)
+            headers["Retry-After"] = "1"
+        else:
+            logger.error("database unavailable [error_id=%s]", error_id, exc_info=exc)
         return 503, error_body(503, f"the database is unavailable, try again later (error id {error_id})"), headers
     if RedisError and isinstance(exc, RedisError):
         error_id = uuid.uuid4().hex[:12]

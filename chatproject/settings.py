@@ -161,12 +161,22 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 # for a free one rather than exhausting the server's max_connections.
 DATABASES["default"]["CONN_MAX_AGE"] = 0
 DB_POOL_MAX_SIZE = env_int("DB_POOL_MAX_SIZE", 8)
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and DB_POOL_MAX_SIZE > 0:
-    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
-        "min_size": 1,
-        "max_size": DB_POOL_MAX_SIZE,
-        "timeout": env_float("DB_POOL_TIMEOUT_SECONDS", 10.0),
-    }
+# A database blip (chatproject.postgres): while PostgreSQL is unreachable, requests get their 503
+# at once instead of after the pool's timeout, which stays for a busy database; a connection is
+# tried every DB_BREAKER_PROBE_SECONDS, and the first that succeeds brings a fresh pool.
+# DB_CONNECT_TIMEOUT_SECONDS bounds a connection attempt to a server that does not answer
+# (psycopg counts whole seconds, at least 2).
+DB_CONNECT_TIMEOUT_SECONDS = env_int("DB_CONNECT_TIMEOUT_SECONDS", 2)
+DB_BREAKER_PROBE_SECONDS = env_float("DB_BREAKER_PROBE_SECONDS", 0.5)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"]["ENGINE"] = "chatproject.postgres"
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", DB_CONNECT_TIMEOUT_SECONDS)
+    if DB_POOL_MAX_SIZE > 0:
+        DATABASES["default"]["OPTIONS"]["pool"] = {
+            "min_size": 1,
+            "max_size": DB_POOL_MAX_SIZE,
+            "timeout": env_float("DB_POOL_TIMEOUT_SECONDS", 10.0),
+        }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "meta.User"
@@ -366,6 +376,8 @@ CHAT_BACKGROUND_TASKS = env_bool("CHAT_BACKGROUND_TASKS", True)
 # Liveness: a heartbeat every period; no heartbeat for DEAD_AFTER seconds = dead.
 REGISTRY_HEARTBEAT_SECONDS = env_float("REGISTRY_HEARTBEAT_SECONDS", 10.0)
 REGISTRY_DEAD_AFTER_SECONDS = env_float("REGISTRY_DEAD_AFTER_SECONDS", 30.0)
+# A failed heartbeat (the database or the registry away) is tried again this soon.
+REGISTRY_HEARTBEAT_RETRY_SECONDS = env_float("REGISTRY_HEARTBEAT_RETRY_SECONDS", 1.0)
 REGISTRY_RECONNECT_LEASE_SECONDS = env_float("REGISTRY_RECONNECT_LEASE_SECONDS", 120.0)
 # Records dead for this long are deleted (with their routes); until then the admin shows them.
 REGISTRY_PURGE_AFTER_SECONDS = env_float("REGISTRY_PURGE_AFTER_SECONDS", 24 * 3600.0)

@@ -14,8 +14,9 @@ start on the running event loop:
 
 Heartbeats run every REGISTRY_HEARTBEAT_SECONDS as a task on the server's loop; each call
 into the registry runs off the loop (`chatproject.offloop`), so neither the loop nor the
-request thread waits on it. Failures are logged and retried at the next beat; the process
-never stops serving because the registry is away. Nothing starts when CHAT_BACKGROUND_TASKS
+request thread waits on it. Failures are logged and retried after
+REGISTRY_HEARTBEAT_RETRY_SECONDS (1 s) rather than a whole period; the process never stops
+serving because the registry or the database is away. Nothing starts when CHAT_BACKGROUND_TASKS
 is off (tests).
 """
 
@@ -125,13 +126,15 @@ class RegistryAgent:
         for record in self.records:
             await self._register(record)
 
-    async def beat(self) -> None:
+    async def beat(self) -> bool:
         """One heartbeat of each record; a record the registry no longer knows (404), or one
-        never registered, is registered (again)."""
+        never registered, is registered (again). Whether every record is now alive."""
+        ok = True
         for record in self.records:
             identity = record.identity
             if not record.registered:
                 await self._register(record)
+                ok = ok and record.registered
                 continue
             load, connections = (
                 gateway_figures(capacity=identity.capacity, hub=self.hub) if identity.kind == "gateway" else (0.0, 0)
@@ -143,7 +146,9 @@ class RegistryAgent:
                     "%s %s expired in the registry; registering again", _kind(identity), identity.instance_id
                 )
                 await self._register(record)
+                ok = ok and record.registered
             except Exception:
+                ok = False
                 logger.warning("heartbeat of %s %s failed", _kind(identity), identity.instance_id, exc_info=True)
         self.beats += 1
         if self.purge and self.beats % PURGE_EVERY_BEATS == 0:
@@ -151,12 +156,17 @@ class RegistryAgent:
                 await off_loop(self.client.purge)()
             except Exception:
                 logger.warning("purging dead registry records failed", exc_info=True)
+        return ok
 
     async def run(self) -> None:
-        """Heartbeat forever, every REGISTRY_HEARTBEAT_SECONDS (read at each beat)."""
+        """Heartbeat forever, every REGISTRY_HEARTBEAT_SECONDS (read at each beat); after a
+        failed beat, again after REGISTRY_HEARTBEAT_RETRY_SECONDS, so that a database or
+        registry blip never costs a live instance more than that beyond its end."""
+        ok = True
         while True:
-            await asyncio.sleep(settings.REGISTRY_HEARTBEAT_SECONDS)
-            await self.beat()
+            period = settings.REGISTRY_HEARTBEAT_SECONDS
+            await asyncio.sleep(period if ok else min(settings.REGISTRY_HEARTBEAT_RETRY_SECONDS, period))
+            ok = await self.beat()
 
     async def unregister(self) -> None:
         for record in self.records:

@@ -1,5 +1,6 @@
 """`manage.py cluster`: five real processes on the test database, found through the registry,
-delivering a message across processes, and stopped cleanly by one SIGINT; and the clear
+delivering a message across processes, and stopped cleanly by one SIGINT; a process that dies
+restarted, one that keeps dying given up while the others keep serving; and the clear
 refusals when something it needs is missing."""
 
 from __future__ import annotations
@@ -219,21 +220,106 @@ def test_the_cluster_runs_without_debug_and_answers_a_foreign_host_in_the_envelo
         assert "Traceback" not in cluster.log()
 
 
+def _pid(log: str, name: str) -> int:
+    """The pid the cluster's table gives a child."""
+    return int(re.search(rf"cluster  \|\s+{name}\s+(\d+)\s", log).group(1))
+
+
 @pytest.mark.crossprocess
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.timeout(60)
-def test_a_process_that_dies_stops_the_cluster_with_an_error():
+def test_a_killed_gateway_is_restarted_while_the_others_keep_serving():
     with running_cluster() as cluster:
-        pid = int(re.search(r"cluster  \|\s+gw-2\s+(\d+)\s", cluster.log()).group(1))
+        pid = _pid(cluster.log(), "gw-2")
         os.kill(pid, signal.SIGKILL)
-        assert cluster.process.wait(timeout=30) == 1, cluster.log()
+        wait_until(
+            lambda: re.search(r"gw-2 was killed by SIGKILL after [\d.]+ s; restarting it in 0\.5 s", cluster.log()),
+            timeout=5,
+            what="the cluster to notice",
+        )
+        # The others never stopped serving.
+        for name in ("send", "meta", "registry", "gw-1"):
+            assert cluster[name].get("/health")[0] == 200, name
+        back = wait_until(
+            lambda: re.search(r"cluster  \| gw-2 is serving again \(pid (\d+)\)", cluster.log()),
+            timeout=20,
+            what="gw-2 to serve again",
+        )
+        assert int(back.group(1)) != pid
+        assert "cluster  | restarting gw-2 (restart 1)" in cluster.log()
+        # Registered again at its port, and a client can use it.
+        status, body = cluster["registry"].get("/registry/gateway/instances", internal=True)
+        assert status == 200, body
+        assert sorted((g["gateway_id"], g["port"]) for g in body["data"]["gateways"]) == [
+            ("gw-1", cluster.ports["gw-1"]),
+            ("gw-2", cluster.ports["gw-2"]),
+        ]
+        _user_id, token = register_and_login(cluster["meta"], "rita")
+        open_socket(f"ws://127.0.0.1:{cluster.ports['gw-2']}/api/ws", token).close()
+
+        # Ctrl-C still stops everything in order, and the cluster exits 0.
+        cluster.process.send_signal(signal.SIGINT)
+        assert cluster.process.wait(timeout=20) == 0, cluster.log()
         log = cluster.log()
-        assert "gw-2 exited unexpectedly with code -9; stopping the cluster" in log
-        assert "CommandError: the cluster stopped because a process failed" in log
-        # The others were stopped gracefully: they unregistered themselves.
-        assert "unregistered gw-1" in log and "unregistered send-1" in log
-        assert set(GatewayInstance.objects.values_list("gateway_id", flat=True)) <= {"gw-2"}
+        assert "cluster  | stopped" in log
+        for name in ("gw-1", "gw-2", "send-1"):
+            assert f"unregistered {name}" in log
+        assert not GatewayInstance.objects.exists()
         assert not SendInstance.objects.exists()
+
+
+@pytest.mark.crossprocess
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.timeout(120)
+def test_a_process_that_keeps_dying_at_start_up_is_given_up_and_the_others_keep_serving():
+    with running_cluster() as cluster:
+        port = cluster.ports["gw-2"]
+        os.kill(_pid(cluster.log(), "gw-2"), signal.SIGKILL)
+        # Something else takes gw-2's port before the cluster restarts it: every restart dies.
+        squatter = socket.socket()
+        squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            wait_until(lambda: _bind(squatter, port), timeout=0.4, interval=0.01, what="gw-2's port")
+            squatter.listen()
+            gave_up = wait_until(
+                lambda: re.search(r"cluster  \| giving up on gw-2: it (.*)", cluster.log()),
+                timeout=90,
+                what="the cluster to give up on gw-2",
+            )
+        finally:
+            squatter.close()
+        log = cluster.log()
+        assert re.fullmatch(
+            r"exited with code \d+ after [\d.]+ s, 5 deaths in a row each within 30 s of starting; "
+            r"send, meta, registry, gw-1 keep serving",
+            gave_up.group(1),
+        ), gave_up.group(1)
+        # The backoff doubled: 0.5, 1, 2, 4 s; each restart printed; the last words quoted.
+        delays = re.findall(
+            r"gw-2 (?:was killed by SIGKILL|exited with code \d+) after [\d.]+ s; restarting it in ([\d.]+) s", log
+        )
+        assert delays == ["0.5", "1", "2", "4"], log
+        assert "cluster  | restarting gw-2 (restart 4)" in log
+        last_lines = log[log.index("cluster  | the last lines of gw-2:") :]
+        assert "Address already in use" in last_lines
+        # The others keep serving, and the cluster keeps running until told to stop.
+        for name in ("send", "meta", "registry", "gw-1"):
+            assert cluster[name].get("/health")[0] == 200, name
+        assert cluster.process.poll() is None
+        cluster.process.send_signal(signal.SIGINT)
+        assert cluster.process.wait(timeout=20) == 1, cluster.log()
+        log = cluster.log()
+        assert "cluster  | stopped; gave up on gw-2" in log
+        assert "CommandError: the cluster ran without gw-2, which kept failing" in log
+        assert "unregistered gw-1" in log and "unregistered send-1" in log
+
+
+def _bind(sock: socket.socket, port: int) -> bool:
+    try:
+        sock.bind(("127.0.0.1", port))
+    except OSError:
+        return False
+    return True
 
 
 def _refusal(result: subprocess.CompletedProcess[str]) -> str:

@@ -38,20 +38,21 @@ _SERVING = re.compile(r"Serving on http://[^:]+:(\d+)/")
 FAST_REGISTRY_ENV = {"REGISTRY_HEARTBEAT_SECONDS": "1", "REGISTRY_DEAD_AFTER_SECONDS": "3"}
 
 
-def child_database_url() -> str:
-    """The URL of the database the running test uses (the test database, not the real one)."""
+def child_database_url(*, port: int | None = None) -> str:
+    """The URL of the database the running test uses (the test database, not the real one);
+    `port` reaches the PostgreSQL server through another port of loopback (a proxy)."""
     db = connection.settings_dict
     if db["ENGINE"] == "django.db.backends.sqlite3":
         name = str(db["NAME"])
         if name == ":memory:" or name.startswith("file:"):
             raise RuntimeError("child processes need a file-based SQLite test database")
         return f"sqlite:///{name}"
-    if db["ENGINE"] == "django.db.backends.postgresql":
+    if connection.vendor == "postgresql":
         user = quote(db.get("USER") or "", safe="")
         password = quote(db.get("PASSWORD") or "", safe="")
         credentials = f"{user}:{password}@" if password else (f"{user}@" if user else "")
-        host = db.get("HOST") or "127.0.0.1"
-        port = db.get("PORT") or "5432"
+        host = "127.0.0.1" if port else (db.get("HOST") or "127.0.0.1")
+        port = port or db.get("PORT") or "5432"
         return f"postgres://{credentials}{host}:{port}/{quote(db['NAME'], safe='')}"
     raise RuntimeError(f"no child database URL for engine {db['ENGINE']}")
 
