@@ -23,6 +23,7 @@ BATCH_SIZE = 50
 CLOSE_GOING_AWAY = 1001
 CLOSE_POLICY = 1008
 CLOSE_TOO_BIG = 1009
+CLOSE_RESTART = 1012  # this gateway restarted (or was counted dead): reconnect through the registry
 CLOSE_TRY_AGAIN = 1013
 CLOSE_TOO_SLOW = 4008  # the client did not read its frames: what it had not read stays owed
 CLOSE_BAD_DEVICE = 4400  # `device_id` is not 1-64 letters, digits, '-', '_' or '.'

@@ -188,6 +188,8 @@ PASSWORD_HASHERS = env_list(
 
 # --- Redis and the channel layer --------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL")
+# Keys of the channel layer and of the gateways' liveness set start with this.
+REDIS_KEY_PREFIX = env_str("CHANNEL_LAYER_PREFIX", "chat")
 # redis-py 8 caps a pool at 100 connections by default; a burst of WebSocket handshakes needs
 # more than that, so the size is set explicitly.
 REDIS_POOL_SIZE = env_int("REDIS_POOL_SIZE", 1000)
@@ -206,7 +208,7 @@ if REDIS_URL:
                         "socket_connect_timeout": 5,
                     }
                 ],
-                "prefix": env_str("CHANNEL_LAYER_PREFIX", "chat"),
+                "prefix": REDIS_KEY_PREFIX,
                 "capacity": env_int("CHANNEL_LAYER_CAPACITY", 5000),
                 "expiry": 60,
             },
@@ -379,6 +381,10 @@ REGISTRY_DEAD_AFTER_SECONDS = env_float("REGISTRY_DEAD_AFTER_SECONDS", 30.0)
 # A failed heartbeat (the database or the registry away) is tried again this soon.
 REGISTRY_HEARTBEAT_RETRY_SECONDS = env_float("REGISTRY_HEARTBEAT_RETRY_SECONDS", 1.0)
 REGISTRY_RECONNECT_LEASE_SECONDS = env_float("REGISTRY_RECONNECT_LEASE_SECONDS", 120.0)
+# The fast liveness signal (with Redis): each gateway's event loop refreshes its entry every BEAT
+# seconds; an entry older than TTL seconds marks the gateway dead at once (0: off).
+REGISTRY_LIVENESS_BEAT_SECONDS = env_float("REGISTRY_LIVENESS_BEAT_SECONDS", 1.0)
+REGISTRY_LIVENESS_TTL_SECONDS = env_float("REGISTRY_LIVENESS_TTL_SECONDS", 3.0)
 # Records dead for this long are deleted (with their routes); until then the admin shows them.
 REGISTRY_PURGE_AFTER_SECONDS = env_float("REGISTRY_PURGE_AFTER_SECONDS", 24 * 3600.0)
 if REGISTRY_HEARTBEAT_SECONDS <= 0 or REGISTRY_DEAD_AFTER_SECONDS <= REGISTRY_HEARTBEAT_SECONDS:

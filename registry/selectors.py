@@ -1,8 +1,9 @@
 """Reads of the registry: live instances and user routes.
 
 An instance is alive iff its last heartbeat is less than `REGISTRY_DEAD_AFTER_SECONDS` old
-(`live_cutoff`). Every read filters on that, so dead instances and the routes through a dead
-gateway drop out of every answer by themselves.
+(`live_cutoff`) and, for a gateway, the fast signal has not seen it die (`registry.liveness`).
+Every read filters on that, so dead instances and the routes through a dead gateway drop out
+of every answer by themselves.
 
 Route lookups are on the hot path of every message: each is one indexed query
 (`user_id IN (...)` joined with the live gateways), whatever the number of users. There is
@@ -20,10 +21,10 @@ from datetime import datetime, timedelta
 from typing import TypedDict, TypeVar
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from chatproject.hosts import host_port
-from registry import clock
+from registry import clock, liveness
 from registry.models import GatewayInstance, Instance, SendInstance, UserConnection
 
 InstanceT = TypeVar("InstanceT", bound=Instance)
@@ -41,8 +42,20 @@ def live_cutoff(*, now: datetime | None = None) -> datetime:
     return (now or clock.now()) - timedelta(seconds=settings.REGISTRY_DEAD_AFTER_SECONDS)
 
 
+def live_gateways_q(*, via: str = "", now: datetime | None = None) -> Q:
+    """Live gateways (through the relation `via`, e.g. "gateway__"): a fresh heartbeat, and not
+    known dead by the fast signal (`registry.liveness`)."""
+    q = Q(**{f"{via}last_heartbeat__gt": live_cutoff(now=now)})
+    dead = liveness.dead_gateway_ids()
+    if dead:
+        q &= ~Q(**{f"{via}gateway_id__in": dead})
+    return q
+
+
 def instance_live_queryset(model: type[InstanceT], *, now: datetime | None = None) -> QuerySet[InstanceT]:
     """The live instances of one kind (gateways or send instances)."""
+    if model is GatewayInstance:
+        return model.objects.filter(live_gateways_q(now=now))
     return model.objects.filter(last_heartbeat__gt=live_cutoff(now=now))
 
 
@@ -74,7 +87,7 @@ def _ids(user_ids: Iterable[int]) -> list[int]:
 
 
 def _live_connections(user_ids: list[int]) -> QuerySet[UserConnection]:
-    return UserConnection.objects.filter(user_id__any=user_ids, gateway__last_heartbeat__gt=live_cutoff())
+    return UserConnection.objects.filter(live_gateways_q(via="gateway__"), user_id__any=user_ids)
 
 
 def user_ids_online(*, user_ids: Iterable[int]) -> set[int]:

@@ -20,9 +20,14 @@ from django.db.models import Count
 from chatproject.exceptions import InvalidInput, NotFound, ServiceUnavailable
 from chatproject.hosts import bracketed
 from chatproject.ids import is_id
-from registry import clock
+from registry import clock, liveness
 from registry.models import GatewayInstance, Instance, SendInstance, UserConnection, UserLease
-from registry.selectors import gateway_live_queryset, instance_live_queryset, live_cutoff, send_instance_live_queryset
+from registry.selectors import (
+    gateway_live_queryset,
+    instance_live_queryset,
+    live_gateways_q,
+    send_instance_live_queryset,
+)
 
 INSTANCE_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 CONNECTION_ID_MAX = 128
@@ -130,6 +135,7 @@ def gateway_register(
         connected_users=0,
     )
     now = gateway.registered_at
+    liveness.forget(gateway_id)  # a new life: its own loop beats again
     UserConnection.objects.filter(gateway_id=gateway_id).delete()
     restored = {(user_id, connection_id) for user_id, connection_id in connections}
     for user_id, connection_id in restored:
@@ -167,6 +173,7 @@ def gateway_heartbeat(
 def gateway_unregister(*, gateway_id: str) -> None:
     """Remove a gateway and every route through it. Idempotent."""
     instance_unregister(GatewayInstance, instance_id=gateway_id)
+    liveness.forget(gateway_id)
 
 
 def gateway_choose(*, user_id: int | None) -> GatewayInstance:
@@ -183,7 +190,7 @@ def gateway_choose(*, user_id: int | None) -> GatewayInstance:
     live = gateway_live_queryset(now=now)
     if user_id is not None:
         connection = (
-            UserConnection.objects.filter(user_id=user_id, gateway__last_heartbeat__gt=live_cutoff(now=now))
+            UserConnection.objects.filter(live_gateways_q(via="gateway__", now=now), user_id=user_id)
             .select_related("gateway")
             .order_by("-connected_at", "-id")
             .first()
@@ -246,6 +253,7 @@ def instances_purge_dead() -> int:
     before = clock.now() - timedelta(seconds=settings.REGISTRY_PURGE_AFTER_SECONDS)
     _, gateways = GatewayInstance.objects.filter(last_heartbeat__lt=before).delete()
     _, sends = SendInstance.objects.filter(last_heartbeat__lt=before).delete()
+    liveness.purge_expired()
     UserLease.objects.filter(disconnected_at__lt=before).delete()
     return gateways.get(GatewayInstance._meta.label, 0) + sends.get(SendInstance._meta.label, 0)
 

@@ -33,12 +33,14 @@ from typing import Any
 from django.conf import settings
 
 from chatproject.exceptions import NotFound
-from chatproject.frames import CLOSE_GOING_AWAY
+from chatproject.frames import CLOSE_GOING_AWAY, CLOSE_RESTART
 from chatproject.offloop import off_loop
 from gateway.delivery import delivery_engine
 from gateway.hub import Hub
+from registry import liveness
 from runtime.clients import RegistryClient, Sockets, registry_client
 from runtime.identity import InstanceIdentity, ProcessIdentity, process_identity
+from runtime.liveness import LivenessBeat
 from runtime.roles import carries_registry
 
 logger = logging.getLogger(__name__)
@@ -126,6 +128,29 @@ class RegistryAgent:
         for record in self.records:
             await self._register(record)
 
+    def gateway_record(self) -> Record | None:
+        return next((r for r in self.records if r.identity.kind == "gateway"), None)
+
+    async def fence(self) -> None:
+        """This gateway was counted dead (its loop froze past the liveness TTL): close its
+        sockets with 1012 and register it again with no routes."""
+        record = self.gateway_record()
+        await delivery_engine().close_all(code=CLOSE_RESTART)
+        if record is not None:
+            try:
+                await off_loop(self.client.register)(record.identity, sockets=[])
+                record.registered = True
+            except Exception:
+                record.registered = False
+                logger.warning("could not register gateway %s again after fencing", record.identity.instance_id)
+
+    def liveness_beat(self) -> LivenessBeat | None:
+        """The fast liveness loop of this process's gateway, when Redis carries it."""
+        record = self.gateway_record()
+        if record is None or not liveness.enabled():
+            return None
+        return LivenessBeat(gateway_id=record.identity.instance_id, fence=self.fence)
+
     async def beat(self) -> bool:
         """One heartbeat of each record; a record the registry no longer knows (404), or one
         never registered, is registered (again). Whether every record is now alive."""
@@ -207,6 +232,7 @@ class RegistryLifecycleMiddleware:
         self.identity: ProcessIdentity | None = None
         self.port: int | None = None  # the port the server listens on, once `serve` knows it
         self._task: asyncio.Task[None] | None = None
+        self._beat_task: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._locks: dict[int, tuple[asyncio.AbstractEventLoop, asyncio.Lock]] = {}
         self._stopped = True
@@ -264,6 +290,9 @@ class RegistryLifecycleMiddleware:
             if agent is None:
                 return
             self._task = loop.create_task(agent.run(), name="registry-heartbeat")
+            beat = agent.liveness_beat()
+            if beat is not None:
+                self._beat_task = loop.create_task(beat.run(), name="gateway-liveness")
             if not self._atexit_hooked:
                 atexit.register(self._at_exit)
                 self._atexit_hooked = True
@@ -279,11 +308,12 @@ class RegistryLifecycleMiddleware:
         if self.identity is not None and self.identity.gateway is not None:
             with contextlib.suppress(Exception):
                 await delivery_engine().shutdown(code=CLOSE_GOING_AWAY)
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
-            self._task = None
+        for task in (self._task, self._beat_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+        self._task = self._beat_task = None
         if self.agent is not None:
             await self.agent.unregister()
 

@@ -105,15 +105,20 @@ class DeliveryEngine:
     async def shutdown(self, *, code: int) -> None:
         """The server is going away: close every local socket with `code` (1001), then stop,
         writing the confirmations still in memory."""
+        await self.close_all(code=code)
+        await self.stop()
+
+    async def close_all(self, *, code: int) -> int:
+        """Close every local socket with `code`; returns how many there were."""
         sockets = self.hub.all_sockets()
-        logger.info("shutting down: closing %d sockets with %d", len(sockets), code)
+        logger.info("closing %d sockets with %d", len(sockets), code)
         for socket in sockets:
             if socket.close_socket is not None and not socket.closed:
                 try:
                     await socket.close_socket(code)
                 except Exception:
                     logger.warning("could not close a socket of user %s", socket.user_id, exc_info=True)
-        await self.stop()
+        return len(sockets)
 
     def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         """Run `coro` as a task of the engine; a failure is logged, never lost silently."""

@@ -3,7 +3,7 @@ extension (`gateway.probes`).
 
 - Close codes: daphne hands `websocket.close` to autobahn's `sendClose`, which accepts only
   1000 and 3000-4999 from applications and raises for 1001 (going away), 1008 (policy), 1009
-  (too big), 1011 and 1013 (try again later), all of which API.md §5.1 uses. autobahn's
+  (too big), 1011, 1012 (restarted) and 1013 (try again later), which the gateway uses. autobahn's
   `sendCloseFrame` sends any code with the same state handling, so those codes go through it.
 - Probes: every WebSocket scope offers the extension; `chat.probe` becomes autobahn's
   `sendPing` (twisted writes it after every frame written before it), the pong comes back to
@@ -17,7 +17,7 @@ from typing import Any
 
 from gateway.probes import CUTOFF, CUTOFF_GRACE_SECONDS, PROBE, PROBE_ANSWERED, PROBE_EXTENSION, probe_id, probe_payload
 
-_PROTOCOL_CODES = {1001, 1008, 1009, 1011, 1013}
+_PROTOCOL_CODES = {1001, 1008, 1009, 1011, 1012, 1013}
 
 
 def install() -> None:

@@ -25,6 +25,7 @@ class ChatClient:
         self.acks = acks
         self.frames: list[dict[str, Any]] = []
         self.gateways: list[str] = []
+        self.connected_at: list[float] = []  # time.monotonic() of each welcome
         self.connections = 0
         self._ws: websocket.WebSocket | None = None
         self._stop = threading.Event()
@@ -85,6 +86,7 @@ class ChatClient:
                     ws.settimeout(0.5)
                     self._ws = ws
                     self.gateways.append(data["gateway_id"])
+                    self.connected_at.append(time.monotonic())
                     self.connections += 1
                     return
             except (OSError, websocket.WebSocketException):
