@@ -29,6 +29,9 @@ class Options:
     send_seconds: float = 10.0
     connections: int = 5000  # idle sockets on one gateway (memory)
     storm: int = 5000  # clients connecting at once
+    stalled: int = 20  # sockets that stop reading (the fault phases)
+    stalled_messages: int = 400  # 4 KB messages into their room
+    failover_clients: int = 200  # clients of the failover phase
     workers: int = 4
     servers: list[str] | None = None  # None: every server `manage.py serve --server` offers
     baselines: bool = True
@@ -58,6 +61,9 @@ QUICK = {
     "send_seconds": 3.0,
     "connections": 200,
     "storm": 200,
+    "stalled": 3,
+    "stalled_messages": 400,
+    "failover_clients": 20,
     "workers": 2,
     "profile_seconds": 3.0,
     "drain_timeout": 30.0,
@@ -97,6 +103,8 @@ def parse(argv: list[str] | None = None) -> Options:
     parser.add_argument("--send-seconds", type=float, help="length of each sending measurement")
     parser.add_argument("--connections", type=int, help="idle sockets on one gateway for the memory figure (5000)")
     parser.add_argument("--storm", type=int, help="clients of the connect storm (5000)")
+    parser.add_argument("--stalled", type=int, help="sockets that stop reading in the fault phases (20)")
+    parser.add_argument("--failover-clients", type=int, help="clients of the failover phase (200)")
     parser.add_argument("--workers", type=int, help="load-generator processes (4)")
     parser.add_argument("--servers", type=_names, help="ASGI servers to run the gateways on, first = all phases")
     parser.add_argument("--no-baselines", dest="baselines", action="store_false", default=None)

@@ -21,6 +21,7 @@ SEND_PER_CPU_TARGET = 500
 SEND_GROWTH_TARGET = 1.5
 KB_PER_CONNECTION_TARGET = 30.0
 STORM_SECONDS_TARGET = 15.0
+FAILOVER_P50_TARGET_S = 10.0
 
 
 def _num(value: float | None, digits: int = 0) -> str:
@@ -119,6 +120,32 @@ def evaluate(results: dict[str, Any]) -> list[dict[str, Any]]:
         f"≤ {KB_PER_CONNECTION_TARGET:g} KB",
         None if value is None else value <= KB_PER_CONNECTION_TARGET,
     )
+    failover = results.get("failover")
+    if failover:
+        value = failover["reconnect_p50_s"]
+        check(
+            f"failover: the {failover['on_killed_gateway']} clients of a SIGKILLed gateway welcomed elsewhere (median)",
+            value,
+            f"{_num(value, 2)} s (max {_num(failover['reconnect_max_s'], 2)} s), "
+            f"{failover['clients_missing_messages']} missing messages",
+            f"≤ {FAILOVER_P50_TARGET_S:g} s, 0 missing",
+            value is not None
+            and value <= FAILOVER_P50_TARGET_S
+            and failover["clients_missing_messages"] == 0
+            and failover["reconnected"] == failover["on_killed_gateway"],
+        )
+    stalled = results.get("stalled")
+    if stalled:
+        value = stalled["kb_per_stalled_socket"]
+        budget_kb = stalled["budget_bytes"] / 1024
+        check(
+            f"stalled reader: gateway RSS per socket that stopped reading ({stalled['stalled_sockets']} sockets, "
+            f"{stalled['bytes_sent_to_each'] / 2**20:.1f} MiB sent to each)",
+            value,
+            f"{_num(value)} KB, {stalled['cut_off']} cut off (4008)",
+            f"≤ {budget_kb * 1.5:,.0f} KB (budget {budget_kb:,.0f} KB)",
+            value is not None and value <= budget_kb * 1.5,
+        )
     storm = results.get("storm")
     if storm:
         seconds = storm["seconds"]

@@ -40,7 +40,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import fixtures, report
+from bench import faults, fixtures, report
 from bench.clients import raise_nofile_limit
 from bench.fixtures import BenchUser
 from bench.httpclient import HttpPool
@@ -84,6 +84,10 @@ class Population:
     mem: list[BenchUser]  # idle sockets of the memory phase
     storm: list[BenchUser]  # the connect storm
     rooms: dict[int, int]  # size → room id (members: the first `size` fan users)
+    stalled: list[BenchUser]  # the fault phases: sockets that stop reading (the first sends)
+    stalled_room: int
+    failover: list[BenchUser]  # clients of the failover phase (the first sends)
+    failover_room: int
 
 
 def population_create(options: Options) -> Population:
@@ -94,7 +98,18 @@ def population_create(options: Options) -> Population:
     rooms = {size: fixtures.room_create(name=f"bench-{size}", member_ids=[u.id for u in fan[:size]]) for size in sizes}
     fixtures.rooms_idle_create(name="idle-mem", member_ids=[u.id for u in mem])
     fixtures.rooms_idle_create(name="idle-storm", member_ids=[u.id for u in storm])
-    return Population(fan=fan, mem=mem, storm=storm, rooms=rooms)
+    stalled = fixtures.users_create(prefix="stall", count=options.stalled + 1)
+    failover = fixtures.users_create(prefix="failover", count=options.failover_clients + 1)
+    return Population(
+        fan=fan,
+        mem=mem,
+        storm=storm,
+        rooms=rooms,
+        stalled=stalled,
+        stalled_room=fixtures.room_create(name="bench-stalled", member_ids=[u.id for u in stalled]),
+        failover=failover,
+        failover_room=fixtures.room_create(name="bench-failover", member_ids=[u.id for u in failover]),
+    )
 
 
 class Driver:
@@ -141,6 +156,7 @@ class Driver:
         try:
             for index, server in enumerate(self.servers):
                 await self._guarded(f"our cluster on {server}", self.cluster_round(server, full=index == 0))
+            await self._guarded("the fault phases", self.fault_round(self.servers[0]))
             if self.options.baselines:
                 for server in self.servers:
                     for kind in ("bare", "stock"):
@@ -209,6 +225,81 @@ class Driver:
             with contextlib.suppress(Exception):
                 for group in ("fan", "mem", "storm"):
                     await self.pool.close_group(group)
+            if http is not None:
+                await http.close()
+            await asyncio.to_thread(stop_many, started)
+            with contextlib.suppress(Exception):
+                await asyncio.to_thread(fixtures.instances_forget, gateway_ids=gateway_ids, send_ids=[send_id])
+
+    async def fault_round(self, server: str) -> None:
+        """A cluster of its own for the fault phases (bench/faults.py): a gateway gets stalled
+        readers, then the other is killed."""
+        options, population = self.options, self.population
+        tag = f"faults-{server}"
+        send_id, gateway_ids = f"{tag}-send", [f"{tag}-gw1", f"{tag}-gw2"]
+        slow = 3.0 if options.quick else 15.0
+        budget = 1024 * 1024
+        env = {"DELIVERY_SLOW_SECONDS": str(slow), "DELIVERY_MAX_UNPROVEN_BYTES": str(budget)}
+        self.say(f"fault phases on {server}: {send_id}, {', '.join(gateway_ids)}")
+        started: list[ServerProcess] = []
+        http: HttpPool | None = None
+        try:
+            send = await asyncio.to_thread(
+                start_server,
+                name=send_id,
+                argv=self._serve_argv(server),
+                env=self._cluster_env(CHAT_ROLES="send,meta,registry", SEND_INSTANCE_ID=send_id, **env),
+                log_dir=self.log_dir,
+            )
+            started.append(send)
+            gateways = {}
+            for gateway_id in gateway_ids:
+                gateways[gateway_id] = await asyncio.to_thread(
+                    start_server,
+                    name=gateway_id,
+                    argv=self._serve_argv(server),
+                    env=self._cluster_env(CHAT_ROLES="gateway", GATEWAY_ID=gateway_id, **env),
+                    log_dir=self.log_dir,
+                )
+                started.append(gateways[gateway_id])
+            http = HttpPool(send.base_url, size=64, timeout=30)
+            await self._wait_registered(http, gateway_ids)
+            sender, stalled = population.stalled[0], population.stalled[1:]
+            self.say(f"stalled readers: {len(stalled)} sockets that stop reading, {options.stalled_messages} x 4 KB")
+            row = await faults.stalled_readers(
+                gateway=gateways[gateway_ids[0]],
+                sender=sender,
+                stalled=stalled,
+                room_id=population.stalled_room,
+                http=http,
+                messages=options.stalled_messages,
+                rate=100.0,
+                slow_seconds=slow,
+                budget_bytes=budget,
+            )
+            self.results["stalled"] = row
+            self.say(f"  {row['kb_per_stalled_socket']} KB per stalled socket, {row['cut_off']} cut off")
+            if row["cut_off"] < len(stalled):
+                self.note(f"stalled readers: only {row['cut_off']} of {len(stalled)} sockets were cut off")
+            sender, clients = population.failover[0], population.failover[1:]
+            self.say(f"failover: {len(clients)} clients, one gateway SIGKILLed")
+            row = await faults.failover(
+                registry=http,
+                registry_url=send.base_url,
+                gateways=gateways,
+                clients=clients,
+                sender=sender,
+                room_id=population.failover_room,
+                messages=20,
+            )
+            self.results["failover"] = row
+            self.say(
+                f"  {row['reconnected']}/{row['on_killed_gateway']} back, median {row['reconnect_p50_s']} s, "
+                f"max {row['reconnect_max_s']} s; {row['clients_missing_messages']} clients missing messages"
+            )
+            if row["clients_missing_messages"] or row["reconnected"] < row["on_killed_gateway"]:
+                self.problem(f"failover: {row}")
+        finally:
             if http is not None:
                 await http.close()
             await asyncio.to_thread(stop_many, started)

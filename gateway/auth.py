@@ -33,7 +33,8 @@ def handshake_credentials(scope: dict[str, Any]) -> HandshakeCredentials:
     ack_mode = None
     if ack_values:
         ack_mode = ack_values[-1].lower() in {"1", "true", "yes", "on"}
-    devices = query.get("device_id", [])
+    # An empty `device_id=` is named too (and refused), unlike other empty parameters.
+    devices = parse_qs(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True).get("device_id", [])
     device_id = devices[-1] if devices else None
     header = headers.get("authorization", "")
     if header:

@@ -42,6 +42,7 @@ from runtime.clients import RegistryClient, Sockets, registry_client
 from runtime.identity import InstanceIdentity, ProcessIdentity, process_identity
 from runtime.liveness import LivenessBeat
 from runtime.roles import carries_registry
+from send.positions import devices_forget_unseen
 
 logger = logging.getLogger(__name__)
 
@@ -179,8 +180,9 @@ class RegistryAgent:
         if self.purge and self.beats % PURGE_EVERY_BEATS == 0:
             try:
                 await off_loop(self.client.purge)()
+                await off_loop(devices_forget_unseen)(days=settings.DEVICE_FORGET_DAYS)
             except Exception:
-                logger.warning("purging dead registry records failed", exc_info=True)
+                logger.warning("purging dead registry records and unseen devices failed", exc_info=True)
         return ok
 
     async def run(self) -> None:

@@ -8,7 +8,16 @@ import { afterEach, beforeEach, describe, mock, test } from 'node:test';
 
 import { Api, ApiError } from '../../gateway/static/gateway/api.js';
 import { el } from '../../gateway/static/gateway/dom.js';
-import { clientMsgId, errorText, formatTime, isRetryable, parseIds, roleName, safeHttpUrl } from '../../gateway/static/gateway/format.js';
+import {
+  clientMsgId,
+  deviceId,
+  errorText,
+  formatTime,
+  isRetryable,
+  parseIds,
+  roleName,
+  safeHttpUrl,
+} from '../../gateway/static/gateway/format.js';
 import { describeArrivals } from '../../gateway/static/gateway/messages.js';
 import { ChatSocket } from '../../gateway/static/gateway/socket.js';
 import * as S from '../../gateway/static/gateway/state.js';
@@ -739,6 +748,23 @@ describe('ChatSocket', () => {
     assert.deepEqual(ws.protocols, ['bearer', 'tok-1']);
     ws.serverSends(WELCOME);
     assert.deepEqual(events.slice(-2), [['status', 'online', 'Connected'], ['open']]);
+  });
+
+  test('a tab keeps one device id in its storage', () => {
+    const storage = new MemoryStorage();
+    const first = deviceId(storage);
+    assert.match(first, /^tab-[0-9a-f]{32}$/);
+    assert.equal(deviceId(storage), first);
+    storage.setItem('chat.device', 'not valid!');
+    assert.notEqual(deviceId(storage), 'not valid!');
+  });
+
+  test('names its device when it has one, so the server owes it everything it has not confirmed', async () => {
+    socket.deviceId = 'tab-0123abcd';
+    registryAnswers.push({ ws_url: 'ws://10.0.0.7:8085/api/ws' });
+    socket.start();
+    await settle();
+    assert.equal(FakeWebSocket.instances[0].url, 'ws://10.0.0.7:8085/api/ws?ack=1&device_id=tab-0123abcd');
   });
 
   test('a page served over https asks for wss even when the registry says ws', async (t) => {

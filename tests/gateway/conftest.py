@@ -89,6 +89,7 @@ async def connect(gateway: str) -> AsyncIterator[Callable[..., Any]]:
         welcome: bool = True,
         headers: list[tuple[bytes, bytes]] | None = None,
         expect_close: int | None = None,
+        device_id: str | None = None,
     ) -> Client:
         raw = token if token is not None else access_token_for_user(user=user)
         path = "/api/ws"
@@ -103,6 +104,8 @@ async def connect(gateway: str) -> AsyncIterator[Callable[..., Any]]:
             query.append(f"token={raw}")
         if ack is not None:
             query.append(f"ack={int(ack)}")
+        if device_id is not None:
+            query.append(f"device_id={device_id}")
         if query:
             path += "?" + "&".join(query)
         communicator = WebsocketCommunicator(application, path, headers=all_headers, subprotocols=subprotocols)

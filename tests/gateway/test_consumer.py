@@ -421,3 +421,29 @@ async def test_what_a_socket_confirmed_is_not_owed_after_an_immediate_reconnect(
     again = await connect(bob, ack=True)
     batch = await again.frame()
     assert [f["seq"] for f in batch["payload"]] == [2]
+
+
+@pytest.mark.parametrize("device_id", ["", "has%20space", "x" * 65])
+async def test_a_malformed_device_id_closes_4400(connect, device_id):
+    await connect(await make_user("alice"), device_id=device_id, expect_close=4400)
+
+
+async def test_a_device_socket_is_owed_what_another_device_confirmed(connect, settings):
+    alice, bob = await make_user("alice"), await make_user("bob")
+    room_id = await make_group(alice, bob)
+    phone = await connect(bob, device_id="phone")  # seen once: its positions start now
+    await phone.close()
+    laptop = await connect(bob, device_id="laptop", ack=False)
+    await send_text(alice, room_id, "one")
+    assert (await laptop.frame())["seq"] == 1
+    await wait_for(lambda: _acked_is(bob, room_id, 1))
+    await laptop.close()
+    plain = await connect(bob)  # the user's position: nothing owed
+    await plain.nothing()
+    phone = await connect(bob, device_id="phone")
+    batch = await phone.frame()
+    assert batch["type"] == "batch" and [f["seq"] for f in batch["payload"]] == [1]
+
+
+async def _acked_is(user, room_id, seq):
+    return await acked_seq(user, room_id) == seq

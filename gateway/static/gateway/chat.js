@@ -7,7 +7,7 @@
 import { Api } from './api.js';
 import { createComposer } from './composer.js';
 import { createEvents } from './events.js';
-import { errorText } from './format.js';
+import { deviceId, errorText } from './format.js';
 import { createLayout } from './layout.js';
 import { createMembers } from './members.js';
 import { createMessages } from './messages.js';
@@ -22,6 +22,7 @@ const state = createState();
 const api = new Api({ onLogout: (reason) => leaveApp(reason) });
 const socket = new ChatSocket({
   api,
+  deviceId: deviceId(window.sessionStorage),
   onStatus: showConnection,
   onOpen: () => events.socketOpened(),
   onMessages: (batch, options) => messages.receive(batch, options),

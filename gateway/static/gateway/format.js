@@ -15,6 +15,23 @@ export function clientMsgId() {
   return `web-${Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')}`;
 }
 
+const DEVICE_KEY = 'chat.device';
+const DEVICE_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+/**
+ * This tab's device id (API.md §7.2), kept in `storage` (sessionStorage: a reloaded tab keeps
+ * it, a new tab is a device of its own): the server then owes the tab everything it has not
+ * confirmed itself, whatever the user's other tabs and devices read.
+ */
+export function deviceId(storage) {
+  let id = storage.getItem(DEVICE_KEY);
+  if (!id || !DEVICE_ID.test(id)) {
+    id = clientMsgId().replace('web-', 'tab-');
+    storage.setItem(DEVICE_KEY, id);
+  }
+  return id;
+}
+
 /** The URL when it is http(s), else null: no javascript: or data: links from messages. */
 export function safeHttpUrl(raw) {
   try {

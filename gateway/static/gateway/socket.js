@@ -18,8 +18,9 @@ const CLOSE_POLICY = 1008;
  * (live false for a `batch`); onAck(frame); onNotice(frame); onError(payload).
  */
 export class ChatSocket {
-  constructor({ api, onStatus, onOpen, onMessages, onAck, onNotice, onError }) {
+  constructor({ api, deviceId = null, onStatus, onOpen, onMessages, onAck, onNotice, onError }) {
     this.api = api;
+    this.deviceId = deviceId; // `?device_id=`: this client's own position in every room
     this.callbacks = { onStatus, onOpen, onMessages, onAck, onNotice, onError };
     this.ws = null;
     this.stopped = true;
@@ -86,6 +87,7 @@ export class ChatSocket {
       // A page served over TLS may not open plain ws:// (mixed content): ask for TLS instead.
       if (url.protocol === 'ws:' && window.location.protocol === 'https:') url.protocol = 'wss:';
       url.searchParams.set('ack', '1');
+      if (this.deviceId) url.searchParams.set('device_id', this.deviceId);
     } catch {
       this.scheduleReconnect('The registry named a gateway address this page cannot use');
       return;
