@@ -26,6 +26,7 @@ from django.db import transaction
 from chatproject import metrics
 from chatproject.directory import directory
 from chatproject.frames import encode, notice_frame
+from chatproject.offloop import off_loop
 
 logger = logging.getLogger(__name__)
 
@@ -82,6 +83,14 @@ class ForwardEvent(TypedDict):
     frame: str
 
 
+class FramesEvent(TypedDict):
+    """Live frames that are not stored (read receipts, typing, presence): each item is a frame
+    for some `users`, not written to the socket `skip` (the one that caused it), if given."""
+
+    type: Literal["frames"]
+    items: list[tuple[str, list[int], str | None]]
+
+
 class CloseEvent(TypedDict):
     """Close every socket of `users` with `code` (a banned user: 4403)."""
 
@@ -90,8 +99,8 @@ class CloseEvent(TypedDict):
     code: int
 
 
-GatewayEvent = DeliverEvent | NoticeEvent | SyncEvent | ForwardEvent | CloseEvent
-EVENT_TYPES = ("deliver", "notice", "forward", "sync", "close")
+GatewayEvent = DeliverEvent | NoticeEvent | SyncEvent | ForwardEvent | FramesEvent | CloseEvent
+EVENT_TYPES = ("deliver", "notice", "forward", "sync", "frames", "close")
 # Builds the event of one gateway from the ids of its users.
 EventFor = Callable[[list[int]], GatewayEvent]
 
@@ -116,6 +125,30 @@ def publish_on_commit(*, user_ids: Iterable[int], event_for: EventFor) -> None:
     users = sorted(set(user_ids))
     if users:
         transaction.on_commit(lambda: publish(user_ids=users, event_for=event_for))
+
+
+async def publish_async(*, user_ids: Iterable[int], event_for: EventFor) -> None:
+    """`publish` from the event loop (a gateway's own live frames): the route lookup runs off
+    the loop. Never raises."""
+    try:
+        routes = await off_loop(_routes)(list(user_ids))
+        events = {gateway_id: event_for(users) for gateway_id, users in routes.items()}
+        if events:
+            await _send_all(events)
+    except Exception:
+        metrics.CHANNEL_LAYER_SEND_ERRORS.inc()
+        logger.warning("a push of live frames failed; they are live only and are dropped", exc_info=True)
+
+
+def frames_event_for(items: list[tuple[str, list[int], str | None]]) -> EventFor:
+    """The `frames` event of one gateway: each item cut down to that gateway's users."""
+
+    def event_for(users: list[int]) -> GatewayEvent:
+        here = set(users)
+        mine = [(text, [u for u in targets if u in here], skip) for text, targets, skip in items]
+        return FramesEvent(type="frames", items=[item for item in mine if item[1]])
+
+    return event_for
 
 
 def _routes(user_ids: Iterable[int]) -> dict[str, list[int]]:

@@ -61,3 +61,39 @@ def error_frame(*, code: int, msg: str) -> dict[str, Any]:
 
 def pong_frame() -> dict[str, Any]:
     return {"id": -1, "type": "pong", "room_id": 0, "sender_id": 0, "payload": None}
+
+
+def read_frame(*, room_id: int, user_id: int, read_seq: int) -> dict[str, Any]:
+    """`user_id` has read `room_id` up to `read_seq` (API.md §7.3); live only."""
+    return {
+        "id": -1,
+        "type": "read",
+        "room_id": room_id,
+        "sender_id": user_id,
+        "payload": {"user_id": user_id, "read_seq": read_seq},
+    }
+
+
+TYPING_EXPIRES_MS = 6000
+
+
+def typing_frame(*, room_id: int, user_id: int) -> dict[str, Any]:
+    """`user_id` is typing in `room_id` (API.md §7.4); live only."""
+    return {
+        "id": -1,
+        "type": "typing",
+        "room_id": room_id,
+        "sender_id": user_id,
+        "payload": {"expires_in_ms": TYPING_EXPIRES_MS},
+    }
+
+
+def presence_frame(*, user_id: int, online: bool, last_seen: str | None) -> dict[str, Any]:
+    """`user_id` went online or offline (API.md §7.4); live only."""
+    return {
+        "id": -1,
+        "type": "presence",
+        "room_id": 0,
+        "sender_id": 0,
+        "payload": {"user_id": user_id, "online": online, "last_seen": last_seen},
+    }

@@ -427,5 +427,12 @@ DELIVERY_SWEEP_SECONDS = env_float("DELIVERY_SWEEP_SECONDS", 5.0)
 DELIVERY_MAX_UNPROVEN_BYTES = env_int("DELIVERY_MAX_UNPROVEN_BYTES", 1024 * 1024)
 # A socket whose budget stays full this long without a proof of reading is closed with 4008.
 DELIVERY_SLOW_SECONDS = env_float("DELIVERY_SLOW_SECONDS", 15.0)
+# Read receipts, typing and presence (API.md §7.3, §7.4): the largest rooms whose members are
+# told of each other's reading, typing and coming and going, and the grace period before a user
+# whose last socket closed counts as offline.
+READ_RECEIPTS_MAX_MEMBERS = env_int("READ_RECEIPTS_MAX_MEMBERS", 100)
+TYPING_MAX_MEMBERS = env_int("TYPING_MAX_MEMBERS", 200)
+PRESENCE_MAX_MEMBERS = env_int("PRESENCE_MAX_MEMBERS", 100)
+PRESENCE_OFFLINE_GRACE_SECONDS = env_float("PRESENCE_OFFLINE_GRACE_SECONDS", 10.0)
 # Devices (API.md §7.2) unseen this long are forgotten with their positions.
 DEVICE_FORGET_DAYS = env_float("DEVICE_FORGET_DAYS", 90.0)

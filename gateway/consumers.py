@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from chatproject.exceptions import NotAuthenticated
+from chatproject.exceptions import ApplicationError, NotAuthenticated
 from chatproject.frames import (
     CLOSE_BAD_DEVICE,
     CLOSE_BAD_TOKEN,
@@ -125,6 +126,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.close(code=CLOSE_TRY_AGAIN)
             return
         connection.device = opened.device
+        if opened.came_online:
+            engine.live.came_online(user_id)
         await connection.start(encode(welcome_frame()))
         # In a task of its own: a long backlog waits for the client to prove it read the first
         # batches, and those proofs (and the client's acks) reach this consumer as messages.
@@ -153,8 +156,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
             self.connection.probe_answered(message["id"])
 
     async def websocket_receive(self, message: dict[str, Any]) -> None:
-        """A client frame: `ack` and `ping` act on the connection; anything else gets an `error`
-        frame and the socket stays open; a frame over 64 KiB closes it with 1009."""
+        """A client frame: `ack` and `ping` act on the connection, `read` and `typing` are passed
+        on (API.md §7.3, §7.4); anything else gets an `error` frame and the socket stays open; a
+        frame over 64 KiB closes it with 1009."""
         connection = self.connection
         if connection is None:
             return
@@ -183,10 +187,14 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await connection.write(encode(pong_frame()))
         elif kind == "ack":
             await self._ack(connection, frame)
+        elif kind == "read":
+            await self._read(connection, frame)
+        elif kind == "typing":
+            await self._typing(connection, frame)
         elif isinstance(kind, str):
-            await self._error(connection, 400, f"unknown frame type {kind!r}; send ack or ping")
+            await self._error(connection, 400, f"unknown frame type {kind!r}; send ack, ping, read or typing")
         else:
-            await self._error(connection, 400, "a frame needs a string `type` (ack or ping)")
+            await self._error(connection, 400, "a frame needs a string `type` (ack, ping, read or typing)")
 
     async def _ack(self, connection: Connection, frame: dict[str, Any]) -> None:
         if "id" in frame:
@@ -202,6 +210,47 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return
         connection.ack_cumulative(room_id, seq)
 
+    async def _read(self, connection: Connection, frame: dict[str, Any]) -> None:
+        """The client has read the room up to `seq`: kept in memory, written by the engine's
+        timer in a batch (never one UPDATE per frame). A seq the socket was written needs no
+        database; a higher one is checked against the room's last."""
+        room_id, seq = frame.get("room_id"), frame.get("seq")
+        if not is_id(room_id) or not is_id(seq, minimum=0):
+            await self._error(connection, 400, "read: send {room_id, seq}")
+            return
+        cursor = connection.rooms.get(room_id)
+        if cursor is None or cursor.sent is None or seq > cursor.sent:
+            last = await self._room_last_seq(connection, room_id)
+            if last is None:
+                return
+            if seq > last:
+                await self._error(connection, 400, f"read: seq {seq} is above the room's last seq ({last})")
+                return
+        self.engine.live.read(
+            user_id=connection.user_id, room_id=room_id, seq=seq, connection_id=connection.connection_id
+        )
+
+    async def _typing(self, connection: Connection, frame: dict[str, Any]) -> None:
+        """The client is typing in the room: passed on to the other members at most once a
+        second (the rest are dropped silently); typing in a room one is not in is a 403."""
+        room_id = frame.get("room_id")
+        if not is_id(room_id):
+            await self._error(connection, 400, "typing: send {room_id}")
+            return
+        if room_id not in connection.rooms and await self._room_last_seq(connection, room_id) is None:
+            return
+        live = self.engine.live
+        if live.typing_allowed(user_id=connection.user_id, room_id=room_id, now=time.monotonic()):
+            live.spawn(live.typing(user_id=connection.user_id, room_id=room_id))
+
+    async def _room_last_seq(self, connection: Connection, room_id: int) -> int | None:
+        """The room's last seq for a member; None after an `error` frame (403/404)."""
+        try:
+            return await off_loop(services.room_last_seq)(user_id=connection.user_id, room_id=room_id)
+        except ApplicationError as error:
+            await self._error(connection, error.status, error.msg)
+            return None
+
     async def _error(self, connection: Connection, code: int, msg: str) -> None:
         await connection.write(encode(error_frame(code=code, msg=msg)))
 
@@ -215,12 +264,14 @@ class ChatConsumer(AsyncWebsocketConsumer):
             engine.hub.remove(connection)
             await engine.flush_confirmations()
             try:
-                await off_loop(services.socket_close)(
+                last = await off_loop(services.socket_close)(
                     user_id=connection.user_id,
                     gateway_id=engine.gateway_id,
                     connection_id=connection.connection_id,
                     device=connection.device,
                 )
+                if last:
+                    engine.live.went_away(connection.user_id)
             except Exception:
                 logger.warning("could not record the disconnect of user %s", connection.user_id, exc_info=True)
         raise StopConsumer()

@@ -46,7 +46,7 @@ DELIVERY_LATENCY = Histogram(
     registry=REGISTRY,
 )
 
-FRAME_TYPES = ("chat", "ack", "notice", "forward", "batch")
+FRAME_TYPES = ("chat", "ack", "notice", "forward", "batch", "live")
 # Label children bound once: the per-event path does a dict lookup and one inc.
 _frames = {kind: FRAMES_DELIVERED.labels(type=kind) for kind in FRAME_TYPES}
 _events = {kind: GATEWAY_EVENTS_RECEIVED.labels(type=kind) for kind in (*EVENT_TYPES, "other")}

@@ -29,6 +29,10 @@ class User(AbstractUser):
 
     nickname = models.CharField(max_length=50, blank=True, default="")
     is_banned = models.BooleanField(default=False, db_index=True)
+    # Others see how far this user has read (read frames, members lists) only when true (API.md §7.3).
+    share_read_receipts = models.BooleanField(default=True)
+    # When the user's last socket closed (API.md §7.4); null while never seen.
+    last_seen = models.DateTimeField(null=True, blank=True)
     # Derived from `username` on save. Null only for accounts that collided with an older one
     # when the columns were added (migration 0003 reports them).
     username_key = models.CharField(max_length=MAX_NORMALISED_LENGTH, unique=True, null=True, editable=False)  # noqa: DJ001 - NULL is "no key", several allowed
@@ -79,8 +83,9 @@ class JoinPolicy(models.TextChoices):
 class Room(models.Model):
     """A group or a private (1:1) room.
 
-    `last_seq` is the sequence number of the room's newest message: the send service raises it
-    under a row lock in the transaction that stores the message.
+    `last_seq` is the sequence number of the room's newest timeline entry (a message or an
+    update): the send service raises it, and `last_activity_at` with it, under a row lock in the
+    transaction that stores the entry.
     """
 
     name = models.CharField(max_length=100)
@@ -93,6 +98,7 @@ class Room(models.Model):
     private_pair = models.CharField(max_length=64, null=True, blank=True, unique=True, editable=False)
     last_seq = models.BigIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
+    last_activity_at = models.DateTimeField(null=True, blank=True)  # null: nothing since its creation
 
     class Meta:
         indexes = [models.Index(fields=["is_group", "id"], name="room_group_id_idx")]
@@ -115,6 +121,8 @@ class Membership(models.Model):
     # How far the member has confirmed the room's messages (cumulative seq). The gateways raise
     # it in batches; everything above max(acked_seq, joined_seq) is owed to the member.
     acked_seq = models.BigIntegerField(default=0)
+    # How far the member has read (API.md §7.3): cumulative, never lowered; sending reads too.
+    read_seq = models.BigIntegerField(default=0)
 
     class Meta:
         constraints = [

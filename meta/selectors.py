@@ -7,9 +7,11 @@ room), as in `meta.services`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db.models import Count
+from django.utils import timezone
 
 from chatproject.directory import directory
 from chatproject.exceptions import Forbidden, InvalidInput, NotFound
@@ -24,6 +26,8 @@ class RoomMember:
     role: int
     joined_at: datetime
     online: bool
+    last_seen: datetime | None  # when their last socket closed; None while online or never seen
+    read_seq: int | None  # how far they read; None when they do not share it with the caller
 
 
 @dataclass(frozen=True)
@@ -87,18 +91,27 @@ def room_members_list(*, user_id: int, room_id: int) -> list[RoomMember]:
     memberships = list(
         Membership.objects.filter(room_id=room_id).select_related("user").order_by("role", "joined_at", "user_id")
     )
-    online = directory().user_ids_online(user_ids=[m.user_id for m in memberships])
-    return [
-        RoomMember(
-            user_id=m.user_id,
-            username=m.user.username,
-            nickname=m.nickname or m.user.nickname,
-            role=m.role,
-            joined_at=m.joined_at,
-            online=m.user_id in online,
+    connected = directory().user_ids_online(user_ids=[m.user_id for m in memberships])
+    grace_start = timezone.now() - timedelta(seconds=settings.PRESENCE_OFFLINE_GRACE_SECONDS)
+    members = []
+    for m in memberships:
+        last_seen = m.user.last_seen
+        # Online while a socket is open anywhere, and through the grace period after the last.
+        online = m.user_id in connected or (last_seen is not None and last_seen > grace_start)
+        shown = m.user_id == user_id or m.user.share_read_receipts
+        members.append(
+            RoomMember(
+                user_id=m.user_id,
+                username=m.user.username,
+                nickname=m.nickname or m.user.nickname,
+                role=m.role,
+                joined_at=m.joined_at,
+                online=online,
+                last_seen=None if online else last_seen,
+                read_seq=m.read_seq if shown else None,
+            )
         )
-        for m in memberships
-    ]
+    return members
 
 
 def join_requests_pending(*, actor: User | None, room_id: int) -> list[JoinRequest]:

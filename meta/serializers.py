@@ -329,3 +329,5 @@ class RoomMemberOut(serializers.Serializer):
     role = serializers.IntegerField()
     joined_at = UtcDateTimeField()
     online = serializers.BooleanField()
+    last_seen = UtcDateTimeField(allow_null=True, help_text="when their last socket closed; null while online")
+    read_seq = serializers.IntegerField(allow_null=True, help_text="how far they read; null when not shared")

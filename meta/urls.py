@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from meta import views
+from meta import settings_views, views
 
 urlpatterns = [
     path("register", views.RegisterView.as_view()),
@@ -21,4 +21,5 @@ urlpatterns = [
     path("api/chat/group/search", views.SearchView.as_view()),
     path("api/joined_rooms", views.JoinedRoomsView.as_view()),
     path("api/chat/group/members", views.MembersView.as_view()),
+    path("api/me/settings", settings_views.SettingsView.as_view()),
 ]

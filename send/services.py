@@ -55,6 +55,8 @@ def message_send(*, sender: User, room_id: int, content: Any, client_msg_id: str
             message = Message.objects.create(
                 room_id=room_id, sender=sender, seq=seq, client_msg_id=client_msg_id, content=content
             )
+            # Sending reads the room up to the message (API.md §7.3).
+            Membership.objects.filter(room_id=room_id, user_id=sender.pk, read_seq__lt=seq).update(read_seq=seq)
             obj = message_object(message)
             recipients, sent_at_ms = list(members), unix_ms(message.created_at)
             transaction.on_commit(lambda: _message_committed(message=obj, user_ids=recipients, sent_at_ms=sent_at_ms))
@@ -67,12 +69,14 @@ def message_send(*, sender: User, room_id: int, content: Any, client_msg_id: str
 
 
 def _room_seq_next(*, room_id: int) -> int | None:
-    """Take the room's next seq: one statement that also locks the room row until commit, so
-    sends to one room are serialised and seqs have no gap. None when there is no such room."""
+    """Take the room's next seq, and mark the room active now: one statement that also locks
+    the room row until commit, so entries of one room are serialised and seqs have no gap. None
+    when there is no such room."""
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {Room._meta.db_table} SET last_seq = last_seq + 1 WHERE id = %s RETURNING last_seq",  # noqa: S608
-            [room_id],
+            f"UPDATE {Room._meta.db_table} SET last_seq = last_seq + 1, last_activity_at = %s "  # noqa: S608
+            "WHERE id = %s RETURNING last_seq",
+            [timezone.now(), room_id],
         )
         row = cursor.fetchone()
     return row[0] if row else None

@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from send import device_views, views
+from send import device_views, read_views, views
 
 urlpatterns = [
     path("api/chat/send_message", views.SendMessageView.as_view()),
@@ -8,6 +8,7 @@ urlpatterns = [
     path("api/chat/messages", views.MessageHistoryView.as_view()),
     path("internal/pushback", views.PushbackView.as_view()),
     path("internal/push/notify_online", views.NotifyOnlineView.as_view()),
+    path("api/chat/read", read_views.ReadView.as_view()),
     path("api/me/devices", device_views.DevicesView.as_view()),
     re_path(r"^api/me/devices/(?P<device_id>[A-Za-z0-9._-]{1,64})$", device_views.DeviceView.as_view()),
 ]

@@ -68,7 +68,10 @@ class UtcDateTimeFieldSchema(OpenApiSerializerFieldExtension):
     target_class = "meta.serializers.UtcDateTimeField"
 
     def map_serializer_field(self, auto_schema: AutoSchema, direction: str) -> dict[str, Any]:
-        return {"type": "string", "format": "date-time", "readOnly": True, "example": "2026-11-23T10:04:05.123Z"}
+        schema = {"type": "string", "format": "date-time", "readOnly": True, "example": "2026-11-23T10:04:05.123Z"}
+        if getattr(self.target, "allow_null", False):
+            schema["nullable"] = True
+        return schema
 
 
 class FrameFieldSchema(OpenApiSerializerFieldExtension):

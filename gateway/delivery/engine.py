@@ -37,6 +37,7 @@ from gateway import metrics
 from gateway.delivery.connection import Connection
 from gateway.delivery.store import DeliveryStore
 from gateway.hub import Hub
+from gateway.live import LiveState
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +62,7 @@ class DeliveryEngine:
         self._device_confirmed: dict[tuple[int, int], int] = {}
         self._watched: set[Connection] = set()
         self._proving: set[Connection] = set()
+        self.live = LiveState(self.spawn)
 
     def configure(self, *, gateway_id: str | None, register_again: Callable[[], None] | None = None) -> None:
         """Make this engine gateway `gateway_id` (None: the process is no gateway)."""
@@ -93,7 +95,7 @@ class DeliveryEngine:
         ]
 
     async def stop(self) -> None:
-        """Stop the receiver and timers, then write the confirmations still in memory."""
+        """Stop the receiver and timers, then write the confirmations and reads still in memory."""
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -101,6 +103,7 @@ class DeliveryEngine:
                 await task
         self._tasks = []
         await self.flush_confirmations()
+        await self.live.flush_reads()
 
     async def shutdown(self, *, code: int) -> None:
         """The server is going away: close every local socket with `code` (1001), then stop,
@@ -227,6 +230,15 @@ class DeliveryEngine:
                     await socket.write(frame)
                     handed += 1
             metrics.event_delivered(frame_type=kind, frames=handed)
+        elif kind == "frames":
+            handed = 0
+            for text, users, skip in event["items"]:
+                for user_id in users:
+                    for socket in sockets_of(user_id):
+                        if socket.connection_id != skip:
+                            await socket.write(text)
+                            handed += 1
+            metrics.event_delivered(frame_type="live", frames=handed)
         elif kind == "close":
             for user_id in event["users"]:
                 for socket in sockets_of(user_id):
@@ -258,6 +270,8 @@ class DeliveryEngine:
                 await self.prove_and_cut_off(now)
                 await self.redeliver_due(now)
                 await self.flush_confirmations()
+                await self.live.flush_reads()
+                await self.live.flush_presence()
             except asyncio.CancelledError:
                 raise
             except Exception:

@@ -28,6 +28,9 @@ def _gateway_settings(settings: Any) -> None:
     settings.DELIVERY_CONFIRM_FLUSH_SECONDS = 0.05
     settings.DELIVERY_SWEEP_SECONDS = 3600
     settings.DELIVERY_REDELIVERY_SECONDS = 10
+    # No presence frames unless a test asks for them (tests/gateway/test_live.py): the others
+    # assert which frame comes next.
+    settings.PRESENCE_MAX_MEMBERS = 0
 
 
 @pytest.fixture

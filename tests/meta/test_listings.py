@@ -154,6 +154,8 @@ def test_members_lists_roles_nicknames_join_times_and_presence(cast, as_user):
         "role": role,
         "joined_at": joined_at,
         "online": online,
+        "last_seen": None,  # never seen (none of them opened a socket, then closed it)
+        "read_seq": 0,  # nobody has read anything yet (API.md §7.3)
     }
     assert_ok(
         response,
