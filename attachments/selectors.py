@@ -8,6 +8,7 @@ from chatproject.exceptions import Forbidden, NotFound
 
 EXPIRED = "this link has expired: open the message again for a fresh one"
 INVALID = "this link is not valid"
+MAX_TOKEN_CHARS = 200
 
 
 def attachment_for_token(*, token: str) -> Attachment:
@@ -16,6 +17,8 @@ def attachment_for_token(*, token: str) -> Attachment:
     Raises Forbidden (an altered or foreign signature, or an expired URL) and NotFound (a file
     that was deleted).
     """
+    if len(token) > MAX_TOKEN_CHARS:
+        raise Forbidden(INVALID)
     try:
         key = key_from_token(token)
     except UrlExpired:

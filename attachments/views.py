@@ -60,7 +60,7 @@ class UploadView(APIView):
             "`url` is signed and expires after `UPLOAD_URL_SECONDS`; put it in the `url` of an `image`, "
             "`voice` or `file` message."
         ),
-        tags=["attachments"],
+        tags=["send"],
         request={
             "multipart/form-data": {
                 "type": "object",
