@@ -219,7 +219,7 @@ def test_a_tampered_url_is_refused(uploader):
         response = Client().get(path)
         assert response.status_code == 403, path
         assert response.json() == {"code": 403, "msg": "this link is not valid"}
-    assert Client().get(f"/api/chat/files/{key}").status_code == 404
+    assert Client().get(f"/api/chat/files/{key}").json() == {"code": 403, "msg": "this link is not valid"}
 
 
 def test_an_expired_url_is_refused(uploader, settings):
