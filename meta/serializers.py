@@ -34,6 +34,7 @@ SEARCH_QUERY_MAX = 100
 USER_SEARCH_QUERY_MAX = 50
 INVITE_EXPIRES_DEFAULT, INVITE_EXPIRES_MAX = 7 * 24 * 3600, 30 * 24 * 3600
 INVITE_CODE_MAX = 64
+INVITE_USES_MAX = 2_147_483_647  # the column's range
 _INVITE_CODE = re.compile(r"[A-Za-z0-9_-]+")
 
 _DIGITS = re.compile(r"[0-9]{1,16}")
@@ -391,7 +392,7 @@ class InviteCreateInput(serializers.Serializer):
     expires_in = StrictIntegerField(
         required=False, min_value=1, max_value=INVITE_EXPIRES_MAX, default=INVITE_EXPIRES_DEFAULT
     )
-    max_uses = StrictIntegerField(required=False, min_value=1, max_value=MAX_ID, allow_null=True, default=None)
+    max_uses = StrictIntegerField(required=False, min_value=1, max_value=INVITE_USES_MAX, allow_null=True, default=None)
 
 
 class InviteRevokeInput(serializers.Serializer):

@@ -22,6 +22,7 @@ from meta.services._common import group_lock, has_control_characters, membership
 ROOM_NAME_MAX = Room._meta.get_field("name").max_length
 INVITE_EXPIRES_DEFAULT = 7 * 24 * 3600
 INVITE_EXPIRES_MAX = 30 * 24 * 3600
+INVITE_USES_MAX = 2_147_483_647
 INVITE_GONE = "this invite link is {what}: ask for a new one"
 
 
@@ -84,8 +85,8 @@ def invite_create(
     """
     if not 1 <= expires_in <= INVITE_EXPIRES_MAX:
         raise InvalidInput(f"expires_in is 1 to {INVITE_EXPIRES_MAX} seconds")
-    if max_uses is not None and max_uses < 1:
-        raise InvalidInput("max_uses is at least 1, or null for unlimited")
+    if max_uses is not None and not 1 <= max_uses <= INVITE_USES_MAX:
+        raise InvalidInput(f"max_uses is 1 to {INVITE_USES_MAX}, or null for unlimited")
     with transaction.atomic():
         room = group_lock(room_id=room_id, refusal="it has no invite links", actor=actor)
         membership_require_role(room=room, actor=actor, min_role=Role.ADMIN, action="create invite links")

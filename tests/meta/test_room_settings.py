@@ -142,6 +142,7 @@ def test_invite_refusals(cast, as_user):
         ({"expires_in": "60"}, "expires_in"),
         ({"max_uses": 0}, "max_uses"),
         ({"max_uses": 1.5}, "max_uses"),
+        ({"max_uses": 2_147_483_648}, "max_uses"),
     ]:
         response = invite(as_user(cast.owner), room_id, **fields)
         assert response.status_code == 400, fields
