@@ -47,6 +47,11 @@ class TooLarge(ApplicationError):
     default_msg = "too large"
 
 
+class UnsupportedMediaType(ApplicationError):
+    status = 415
+    default_msg = "unsupported media type"
+
+
 class RateLimited(ApplicationError):
     """429; `retry_after` (seconds) becomes the `Retry-After` header."""
 

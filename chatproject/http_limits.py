@@ -18,8 +18,8 @@ length and while chunks arrive. Under uvicorn the server holds at most 64 KiB of
 application has not asked for, so the middleware alone is enough.
 
 A path listed in `settings.STREAMING_BODY_PATHS` (path → its own limit in bytes, or None) is
-not held to MAX_BODY_BYTES: a `Content-Length` over its own limit is still refused at once, but
-otherwise its body reaches the view untouched, as a stream, chunked or not.
+not held to MAX_BODY_BYTES: a `Content-Length` over its own limit is still refused at once, and
+a chunked body as soon as it passes it, but otherwise its body reaches the view as a stream.
 """
 
 from __future__ import annotations
@@ -134,7 +134,7 @@ class BodyLimitMiddleware:
             await self.app(scope, receive, send)
             return
         if path in settings.STREAMING_BODY_PATHS:
-            await self.app(scope, receive, send)
+            await self.app(scope, receive if limit is None else _counted(receive, send, limit, scope), send)
             return
         await self._read_then_call(scope, receive, send, limit)
 
@@ -162,6 +162,34 @@ class BodyLimitMiddleware:
         headers = [(n, v) for n, v in scope.get("headers", []) if n.lower() not in framing]
         headers.append((b"content-length", str(received).encode()))
         await self.app({**scope, "headers": headers}, _replay(b"".join(chunks), receive), send)
+
+
+def is_streaming_path(path: str) -> bool:
+    return path in settings.STREAMING_BODY_PATHS
+
+
+def _counted(receive: Receive, send: Send, limit: int, scope: Scope) -> Receive:
+    """A `receive` that counts a streamed body without `Content-Length` as it passes: beyond
+    `limit` it answers 413 itself and tells the application the client went away, so nothing
+    more of the body is read or stored."""
+    received = 0
+    refused = False
+
+    async def counted() -> dict[str, Any]:
+        nonlocal received, refused
+        if refused:
+            return {"type": "http.disconnect"}
+        message = await receive()
+        if message["type"] == "http.request":
+            received += len(message.get("body", b""))
+            if received > limit:
+                refused = True
+                logger.info("refused %s %s: streamed body over %d bytes", scope.get("method"), scope.get("path"), limit)
+                await send_error(send, 413, too_large_msg(limit))
+                return {"type": "http.disconnect"}
+        return message
+
+    return counted
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:

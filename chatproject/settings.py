@@ -96,6 +96,8 @@ INSTALLED_APPS = [
     "send",
     "gateway",
     "registry",
+    "attachments",
+    "reports",
     "runtime",
 ]
 
@@ -242,10 +244,33 @@ else:
 # Request bodies over this are refused with 413 before they are read (chatproject.http_limits).
 MAX_BODY_BYTES = 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_BODY_BYTES
+# A request body Django holds in memory up to this size, beyond it in a temporary file.
+FILE_UPLOAD_MAX_MEMORY_SIZE = MAX_BODY_BYTES
+
+# --- Attachments (API.md §10) -------------------------------------------------------------
+# Largest upload (413 beyond, refused as soon as the size is known); the body may carry a few
+# KiB of multipart framing on top.
+UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 25 * 1024 * 1024)
+UPLOAD_MULTIPART_OVERHEAD_BYTES = 64 * 1024
+# How long a signed file URL works; every message object carries a freshly signed one.
+UPLOAD_URL_SECONDS = env_int("UPLOAD_URL_SECONDS", 7 * 24 * 3600)
+# An image of more pixels is stored as a plain download, never drawn inline (decompression bombs).
+UPLOAD_IMAGE_MAX_PIXELS = env_int("UPLOAD_IMAGE_MAX_PIXELS", 50_000_000)
+# Files no message refers to are deleted by `manage.py attachments_cleanup` once this old.
+ATTACHMENTS_ORPHAN_SECONDS = env_int("ATTACHMENTS_ORPHAN_SECONDS", 24 * 3600)
+# The scheme, host (and path prefix) of file URLs, e.g. https://chat.example.com; empty: the
+# scheme and host each upload request came in on.
+PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL").rstrip("/")
+# Where uploads live: the local filesystem (MEDIA_ROOT) by default, never served as static files;
+# an S3-compatible bucket (django-storages) when AWS_STORAGE_BUCKET_NAME is set.
+MEDIA_ROOT = env_str("MEDIA_ROOT", str(BASE_DIR / "media"))
+AWS_STORAGE_BUCKET_NAME = env_str("AWS_STORAGE_BUCKET_NAME")
+
 # Paths whose view reads the body as a stream, exempt from MAX_BODY_BYTES: path -> its own limit
-# in bytes (refused at once from Content-Length), or None for none. E.g. an upload endpoint:
-# {"/api/chat/upload": 25 * 1024 * 1024}.
-STREAMING_BODY_PATHS: dict[str, int | None] = {}
+# in bytes (refused at once from Content-Length, and as a chunked body passes it), or None.
+STREAMING_BODY_PATHS: dict[str, int | None] = {
+    "/api/chat/upload": UPLOAD_MAX_BYTES + UPLOAD_MULTIPART_OVERHEAD_BYTES,
+}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["meta.authentication.JWTAuthentication"],
@@ -316,6 +341,29 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
+if AWS_STORAGE_BUCKET_NAME:
+    from boto3.s3.transfer import TransferConfig
+
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": AWS_STORAGE_BUCKET_NAME,
+            "endpoint_url": env_str("AWS_S3_ENDPOINT_URL") or None,  # MinIO, Ceph, R2, ...: their URL
+            "region_name": env_str("AWS_S3_REGION_NAME") or None,
+            "access_key": env_str("AWS_ACCESS_KEY_ID") or None,  # unset: boto3's own chain (role, profile)
+            "secret_key": env_str("AWS_SECRET_ACCESS_KEY") or None,
+            "location": env_str("AWS_LOCATION", "chat"),
+            "addressing_style": env_str("AWS_S3_ADDRESSING_STYLE") or None,
+            "default_acl": None,  # the bucket's own (private): files are served through the signed URLs
+            "file_overwrite": False,
+            # Reading a file spools it to disk beyond 1 MiB (django-storages keeps it all in memory
+            # by default); uploads go one 8 MiB part at a time.
+            "max_memory_size": MAX_BODY_BYTES,
+            "transfer_config": TransferConfig(
+                multipart_threshold=8 * 1024 * 1024, multipart_chunksize=8 * 1024 * 1024, use_threads=False
+            ),
+        },
+    }
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 

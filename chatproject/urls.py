@@ -11,6 +11,8 @@ urlpatterns = [
     path("", include("send.urls")),
     path("", include("gateway.urls")),
     path("", include("registry.urls")),
+    path("", include("attachments.urls")),
+    path("", include("reports.urls")),
     # The OpenAPI schema (YAML; ?format=json for JSON) and its browsable docs, public.
     path("api/schema/", openapi.schema_view(), name="schema"),
     path("api/docs/", openapi.docs_view(schema_url_name="schema"), name="docs"),

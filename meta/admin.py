@@ -209,10 +209,19 @@ def _cascade_counts(room_ids: Sequence[int]) -> dict[int, list[tuple[models.Opti
 class RoomAdmin(ModerationAdmin):
     list_display = ("id", "name", "is_group", "join_policy", "member_count", "last_seq", "created_at")
     list_display_links = ("id", "name")
-    list_filter = ("is_group", "join_policy")
+    list_filter = ("is_group", "join_policy", "announcement_only", "history_visible")
     search_fields = ("name", "id__exact")
     ordering = ("-id",)
-    fields = ("name", "join_policy", "is_group", "creator", "last_seq", "created_at")
+    fields = (
+        "name",
+        "join_policy",
+        "announcement_only",
+        "history_visible",
+        "is_group",
+        "creator",
+        "last_seq",
+        "created_at",
+    )
     readonly_fields = ("is_group", "creator", "last_seq", "created_at")
     inlines = (MembershipInline,)
     actions = ["delete_selected"]
@@ -231,8 +240,14 @@ class RoomAdmin(ModerationAdmin):
         return False
 
     def save_model(self, request: HttpRequest, obj: Room, form: ModelForm, change: bool) -> None:
-        if {"name", "join_policy"} & set(form.changed_data):
-            room_update(room_id=obj.pk, name=obj.name, join_policy=obj.join_policy)
+        if {"name", "join_policy", "announcement_only", "history_visible"} & set(form.changed_data):
+            room_update(
+                room_id=obj.pk,
+                name=obj.name,
+                join_policy=obj.join_policy,
+                announcement_only=obj.announcement_only,
+                history_visible=obj.history_visible,
+            )
 
     def delete_model(self, request: HttpRequest, obj: Room) -> None:
         room_delete(room_id=obj.pk)

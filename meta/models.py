@@ -1,4 +1,4 @@
-"""Users, rooms, memberships and join requests."""
+"""Users, rooms, memberships, join requests, blocks and invite links."""
 
 from __future__ import annotations
 
@@ -94,6 +94,9 @@ class Room(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="created_rooms"
     )
     join_policy = models.CharField(max_length=16, choices=JoinPolicy.choices, default=JoinPolicy.OPEN)
+    # Room settings (API.md §9): only the owner and admins send; every member sees the whole timeline.
+    announcement_only = models.BooleanField(default=False)
+    history_visible = models.BooleanField(default=False)
     # For private rooms "<smaller user id>:<larger user id>": one private room per pair, race-free.
     private_pair = models.CharField(max_length=64, null=True, blank=True, unique=True, editable=False)
     last_seq = models.BigIntegerField(default=0)
@@ -164,3 +167,44 @@ class JoinRequest(models.Model):
 
     def __str__(self) -> str:
         return f"request #{self.pk}: {self.user_id} → {self.room_id} ({self.status})"
+
+
+class Block(models.Model):
+    """`blocker` blocks `blocked`: while either of two users blocks the other, their private
+    room is frozen (API.md §9). Group rooms are unaffected."""
+
+    blocker = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="blocks_made")
+    blocked = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["blocker", "blocked"], name="block_pair_unique"),
+            models.CheckConstraint(condition=~models.Q(blocker=models.F("blocked")), name="block_not_self"),
+        ]
+        indexes = [models.Index(fields=["blocked", "blocker"], name="block_blocked_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.blocker_id} blocks {self.blocked_id}"
+
+
+class Invite(models.Model):
+    """An invite link of a group: anyone with `code` joins (approval groups too) until it
+    expires, is used `max_uses` times (None: unlimited) or is revoked."""
+
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="invites")
+    code = models.CharField(max_length=32, unique=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    max_uses = models.PositiveIntegerField(null=True, blank=True)
+    uses = models.PositiveIntegerField(default=0)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["room", "expires_at"], name="invite_room_expires_idx")]
+
+    def __str__(self) -> str:
+        return f"invite to room {self.room_id} ({self.uses} uses)"

@@ -9,6 +9,10 @@ Every payload has `event` and `room_id`; the events and their other fields:
 | `member_added` | every member, the new ones included | `user_ids`, `by` |
 | `member_removed` | every member, and the removed user | `user_id`, `by` (= `user_id` when leaving) |
 | `role_changed` | every member | `user_id`, `role`, `by` |
+| `settings_changed` | every member | `name`, `join_policy`, `announcement_only`, `history_visible`, `changed`, `by` |
+
+`settings_changed` carries the room's settings as they are now and, in `changed`, the names of
+those that changed.
 
 `by` is the acting user's id, 0 for a staff moderator. Notices are not stored: a user who is
 offline misses them and reads the state through the HTTP API.
@@ -21,7 +25,7 @@ from typing import Any
 
 from chatproject.bus import notice_publish_on_commit
 from chatproject.timefmt import iso_utc
-from meta.models import JoinRequest, Membership, Role, User
+from meta.models import JoinRequest, Membership, Role, Room, User
 
 
 def _on_commit(*, room_id: int, user_ids: Iterable[int], payload: dict[str, Any]) -> None:
@@ -91,4 +95,21 @@ def role_changed(*, room_id: int, user_id: int, role: int, actor: User | None) -
         room_id=room_id,
         user_ids=_members(room_id),
         payload={"event": "role_changed", "room_id": room_id, "user_id": user_id, "role": role, "by": _by(actor)},
+    )
+
+
+def settings_changed(*, room: Room, changed: list[str], actor: User | None) -> None:
+    _on_commit(
+        room_id=room.pk,
+        user_ids=_members(room.pk),
+        payload={
+            "event": "settings_changed",
+            "room_id": room.pk,
+            "name": room.name,
+            "join_policy": room.join_policy,
+            "announcement_only": room.announcement_only,
+            "history_visible": room.history_visible,
+            "changed": list(changed),
+            "by": _by(actor),
+        },
     )

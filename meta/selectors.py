@@ -10,12 +10,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Count
+from django.db.models import Count, Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from chatproject.directory import directory
 from chatproject.exceptions import Forbidden, InvalidInput, NotFound
-from meta.models import JoinRequest, JoinRequestStatus, Membership, Role, Room, User
+from meta.models import Block, Invite, JoinRequest, JoinRequestStatus, Membership, Role, Room, User
+from meta.usernames import username_key
 
 
 @dataclass(frozen=True)
@@ -55,8 +56,9 @@ def membership_get_for_member(*, user_id: int, room_id: int) -> Membership:
 
 def history_start_seq(*, membership: Membership) -> int:
     """The member sees the room's timeline (history, events, search, replies, reactions, pins)
-    after this seq: from their join. One rule for every reader of the timeline."""
-    return membership.joined_seq
+    after this seq: from their join, or from the start when the room's history is visible
+    (API.md §9, `history_visible`). One rule for every reader of the timeline."""
+    return 0 if membership.room.history_visible else membership.joined_seq
 
 
 def membership_require_role(*, room: Room, actor: User | None, min_role: Role, action: str) -> Membership | None:
@@ -143,3 +145,92 @@ def room_search(*, q: str, limit: int, offset: int) -> RoomSearchPage:
     total = groups.count()
     page = list(groups.annotate(member_count=Count("memberships")).order_by("id")[offset : offset + limit])
     return RoomSearchPage(rooms=page, total=total)
+
+
+# --- People and safety (API.md §9) ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UserSearchPage:
+    users: list[User]
+    has_more: bool
+
+
+def user_search(*, q: str, limit: int, offset: int) -> UserSearchPage:
+    """Users whose normalised username (NFKC, case folded: `meta.usernames`) starts with `q`'s,
+    or whose nickname contains `q` without regard to case; never banned or deactivated users.
+    Ordered by normalised username. `%` and `_` in `q` match themselves.
+
+    Indexed on PostgreSQL: the prefix by the username key's `varchar_pattern_ops` index, the
+    nickname by a trigram index (migration meta.0004), so it stays fast with many users.
+    """
+    matches = User.objects.filter(is_banned=False, is_active=True).filter(
+        Q(username_key__startswith=username_key(q)) | Q(nickname__icontains=q)
+    )
+    page = list(matches.order_by("username_key", "id").only("id", "username", "nickname")[offset : offset + limit + 1])
+    return UserSearchPage(users=page[:limit], has_more=len(page) > limit)
+
+
+def users_blocked_by(*, user_id: int) -> list[User]:
+    """The users `user_id` blocks, most recently blocked first."""
+    return list(
+        User.objects.filter(pk__in=Block.objects.filter(blocker_id=user_id).values("blocked_id"))
+        .annotate(
+            blocked_at=Block.objects.filter(blocker_id=user_id, blocked_id=OuterRef("pk")).values("created_at")[:1]
+        )
+        .order_by("-blocked_at", "-id")
+    )
+
+
+def user_blocks(*, blocker_id: int, blocked_id: int) -> bool:
+    return Block.objects.filter(blocker_id=blocker_id, blocked_id=blocked_id).exists()
+
+
+def room_sending_check(*, room_id: int, sender_id: int) -> None:
+    """The rules of API.md §9 on sending, for a member of the room (the send path checks
+    membership and mutes first): in an `announcement_only` room only the owner and admins send;
+    a private room is frozen while either of its two members blocks the other. One query.
+
+    Raises Forbidden, never saying which of the two blocked.
+    """
+    other_members = Membership.objects.filter(room_id=room_id).exclude(user_id=sender_id).values("user_id")
+    row = (
+        Membership.objects.filter(room_id=room_id, user_id=sender_id)
+        .annotate(
+            frozen=Exists(
+                Block.objects.filter(
+                    Q(blocker_id=sender_id, blocked_id__in=other_members)
+                    | Q(blocked_id=sender_id, blocker_id__in=other_members)
+                )
+            )
+        )
+        .values_list("role", "room__is_group", "room__announcement_only", "frozen")
+        .first()
+    )
+    if row is None:
+        raise Forbidden(f"you are not a member of room {room_id}")
+    role, is_group, announcement_only, frozen = row
+    if is_group and announcement_only and role > Role.ADMIN:
+        raise Forbidden(f"room {room_id} is for announcements: only its owner and admins can send")
+    if not is_group and frozen:
+        raise Forbidden(f"private room {room_id} is frozen: one of you has blocked the other")
+
+
+def invites_active(*, actor: User | None, room_id: int) -> list[Invite]:
+    """The group's invite links that still admit someone (not expired, used up or revoked),
+    newest first. Owner and admins only.
+
+    Raises NotFound (room), InvalidInput (a private room), Forbidden (not owner or admin).
+    """
+    room = Room.objects.filter(pk=room_id).first()
+    if room is None:
+        raise NotFound(f"room {room_id} does not exist")
+    if not room.is_group:
+        if actor is not None and membership_find(room_id=room.pk, user_id=actor.pk) is None:
+            raise Forbidden(f"you are not a member of room {room_id}")
+        raise InvalidInput(f"room {room_id} is a private room: it has no invite links")
+    membership_require_role(room=room, actor=actor, min_role=Role.ADMIN, action="see its invite links")
+    live = Invite.objects.filter(room=room, revoked_at__isnull=True, expires_at__gt=timezone.now()).filter(
+        Q(max_uses__isnull=True) | Q(uses__lt=F("max_uses"))
+    )
+    return list(live.order_by("-id"))

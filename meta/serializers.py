@@ -31,6 +31,11 @@ ROOM_NICKNAME_MAX = 100
 JOIN_MESSAGE_MAX = 500
 SEARCH_LIMIT_DEFAULT, SEARCH_LIMIT_MAX = 20, 100
 SEARCH_QUERY_MAX = 100
+USER_SEARCH_QUERY_MAX = 50
+INVITE_EXPIRES_DEFAULT, INVITE_EXPIRES_MAX = 7 * 24 * 3600, 30 * 24 * 3600
+INVITE_CODE_MAX = 64
+INVITE_USES_MAX = 2_147_483_647  # the column's range
+_INVITE_CODE = re.compile(r"[A-Za-z0-9_-]+")
 
 _DIGITS = re.compile(r"[0-9]{1,16}")
 
@@ -331,3 +336,108 @@ class RoomMemberOut(serializers.Serializer):
     online = serializers.BooleanField()
     last_seen = UtcDateTimeField(allow_null=True, help_text="when their last socket closed; null while online")
     read_seq = serializers.IntegerField(allow_null=True, help_text="how far they read; null when not shared")
+
+
+# --- People and safety (API.md §9) ------------------------------------------------------
+
+
+def _invite_code(value: str) -> None:
+    if not _INVITE_CODE.fullmatch(value):
+        raise serializers.ValidationError("is not an invite code")
+
+
+class InviteCodeField(StrictCharField):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(max_length=INVITE_CODE_MAX, validators=[_invite_code], **kwargs)
+
+
+class MeInput(serializers.Serializer):
+    nickname = NameField(allow_blank=True, max_length=USER_NICKNAME_MAX)
+
+
+class PasswordChangeInput(serializers.Serializer):
+    old_password = StrictCharField(trim_whitespace=False, max_length=1024)
+    new_password = StrictCharField(
+        trim_whitespace=False,
+        min_length=PASSWORD_MIN,
+        max_length=PASSWORD_MAX,
+        error_messages={
+            "min_length": f"must be {PASSWORD_MIN} to {PASSWORD_MAX} characters long",
+            "max_length": f"must be {PASSWORD_MIN} to {PASSWORD_MAX} characters long",
+        },
+    )
+
+
+class UserSearchQuery(serializers.Serializer):
+    q = StrictCharField(trim_whitespace=False, min_length=1, max_length=USER_SEARCH_QUERY_MAX)
+    limit = QueryIntField(min_value=1, max_value=SEARCH_LIMIT_MAX, required=False, default=SEARCH_LIMIT_DEFAULT)
+    offset = QueryIntField(min_value=0, max_value=MAX_ID, required=False, default=0)
+
+
+class BlockInput(serializers.Serializer):
+    user_id = IdField()
+    blocked = StrictBooleanField(required=False, default=True)
+
+
+class GroupSettingsInput(serializers.Serializer):
+    room_id = IdField()
+    name = NameField(required=False, min_length=1, max_length=ROOM_NAME_MAX)
+    join_policy = serializers.ChoiceField(
+        choices=JoinPolicy.choices, required=False, error_messages={"invalid_choice": 'must be "open" or "approval"'}
+    )
+    announcement_only = StrictBooleanField(required=False)
+    history_visible = StrictBooleanField(required=False)
+
+
+class InviteCreateInput(serializers.Serializer):
+    room_id = IdField()
+    expires_in = StrictIntegerField(
+        required=False, min_value=1, max_value=INVITE_EXPIRES_MAX, default=INVITE_EXPIRES_DEFAULT
+    )
+    max_uses = StrictIntegerField(required=False, min_value=1, max_value=INVITE_USES_MAX, allow_null=True, default=None)
+
+
+class InviteRevokeInput(serializers.Serializer):
+    code = InviteCodeField()
+
+
+class JoinInput(serializers.Serializer):
+    """`{"room_id"}` joins an open group, `{"invite_code"}` the group of an invite link."""
+
+    room_id = IdField(required=False)
+    invite_code = InviteCodeField(required=False)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if "room_id" not in attrs and "invite_code" not in attrs:
+            raise serializers.ValidationError({"room_id": ["This field is required."]})
+        if "room_id" in attrs and "invite_code" in attrs:
+            raise serializers.ValidationError("send either room_id or invite_code, not both")
+        return attrs
+
+
+class UserOut(serializers.Serializer):
+    user_id = serializers.IntegerField(source="pk")
+    username = serializers.CharField()
+    nickname = serializers.CharField()
+
+
+class MeOut(UserOut):
+    created_at = UtcDateTimeField(source="date_joined")
+
+
+class RoomSettingsOut(serializers.Serializer):
+    room_id = serializers.IntegerField(source="pk")
+    name = serializers.CharField()
+    join_policy = serializers.CharField()
+    announcement_only = serializers.BooleanField()
+    history_visible = serializers.BooleanField()
+
+
+class InviteOut(serializers.Serializer):
+    code = serializers.CharField()
+    room_id = serializers.IntegerField()
+    expires_at = UtcDateTimeField()
+    max_uses = serializers.IntegerField(allow_null=True)
+    uses = serializers.IntegerField()
+    created_at = UtcDateTimeField()
+    created_by = serializers.IntegerField(source="created_by_id", allow_null=True)

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from meta import settings_views, views
+from meta import views, views_people, views_settings
 
 urlpatterns = [
     path("register", views.RegisterView.as_view()),
@@ -21,5 +21,15 @@ urlpatterns = [
     path("api/chat/group/search", views.SearchView.as_view()),
     path("api/joined_rooms", views.JoinedRoomsView.as_view()),
     path("api/chat/group/members", views.MembersView.as_view()),
-    path("api/me/settings", settings_views.SettingsView.as_view()),
+    # People and safety (API.md §9), and the caller's settings (§7.3)
+    path("api/me", views_people.MeView.as_view()),
+    path("api/me/settings", views_people.SettingsView.as_view()),
+    path("api/me/password", views_people.MePasswordView.as_view()),
+    path("api/users/search", views_people.UserSearchView.as_view()),
+    path("api/users/block", views_people.BlockView.as_view()),
+    path("api/users/blocked", views_people.BlockedView.as_view()),
+    path("api/chat/group/settings", views_settings.GroupSettingsView.as_view()),
+    path("api/chat/group/invite", views_settings.InviteCreateView.as_view()),
+    path("api/chat/group/invite/revoke", views_settings.InviteRevokeView.as_view()),
+    path("api/chat/group/invites", views_settings.InvitesView.as_view()),
 ]

@@ -200,19 +200,30 @@ class RemoveMemberView(APIView):
 class JoinView(APIView):
     @extend_schema(
         operation_id="group_join",
-        summary="Join an open group",
-        description="A member already gets 200 and no change.",
+        summary="Join an open group, or a group through an invite link",
+        description=(
+            'Either `{"room_id"}` (open groups) or `{"invite_code"}` (the group of an invite link, approval '
+            "groups too). A member already gets 200 and no change."
+        ),
         tags=["meta"],
-        request=s.RoomIdInput,
+        request=s.JoinInput,
         responses={
             200: inline_serializer("JoinData", {"room_id": s.IdField(), "role": s.RoleField()}),
-            400: OpenApiResponse(description="the room is a private room"),
+            400: OpenApiResponse(
+                description="the room is a private room, or neither or both of room_id and invite_code"
+            ),
             403: OpenApiResponse(description="the group admits members by approval: file a join request"),
-            404: OpenApiResponse(description="no such room"),
+            404: OpenApiResponse(
+                description="no such room, or the invite link is unknown, expired, used up or revoked"
+            ),
         },
     )
     def post(self, request: Request) -> Response:
-        membership = services.room_join(actor=request.user, **validated(s.RoomIdInput, request.data))
+        data = validated(s.JoinInput, request.data)
+        if "invite_code" in data:
+            membership = services.room_join_by_invite(actor=request.user, code=data["invite_code"])
+        else:
+            membership = services.room_join(actor=request.user, room_id=data["room_id"])
         return ok({"room_id": membership.room_id, "role": membership.role}, "joined")
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, TypedDict
 
+from attachments.signing import content_with_signed_urls
 from chatproject.timefmt import iso_utc
 from send.models import Message
 
@@ -32,7 +33,7 @@ def message_object(message: Message) -> MessageObject:
         "seq": message.seq,
         "client_msg_id": message.client_msg_id,
         "created_at": iso_utc(message.created_at),
-        "content": message.content,
+        "content": content_with_signed_urls(message.content),  # attachment URLs re-signed (API.md §10)
     }
 
 

@@ -13,6 +13,7 @@ from chatproject.bus import frame_publish, sync_publish
 from chatproject.exceptions import Forbidden, NotFound
 from chatproject.timefmt import iso_utc, unix_ms
 from meta.models import Membership, Room, User
+from meta.selectors import room_sending_check
 from send import metrics
 from send.content import content_validate
 from send.models import Message
@@ -50,6 +51,7 @@ def message_send(*, sender: User, room_id: int, content: Any, client_msg_id: str
             muted_until = members[sender.pk]
             if muted_until is not None and muted_until > timezone.now():
                 raise Forbidden(f"you are muted in room {room_id} until {iso_utc(muted_until)}")
+            room_sending_check(room_id=room_id, sender_id=sender.pk)  # announcements only, blocks (API.md §9)
             # A repeated client_msg_id fails here on the unique (sender, client_msg_id): the
             # transaction, the seq taken above included, is rolled back.
             message = Message.objects.create(

@@ -178,6 +178,40 @@ def _client_page_operation() -> dict[str, Any]:
     }
 
 
+def _attachment_file_operation() -> dict[str, Any]:
+    error = {"application/json": {"schema": {"$ref": f"#/components/schemas/{ERROR_ENVELOPE}"}}}
+    return {
+        "operationId": "attachment_file",
+        "summary": "An uploaded file, through its signed URL",
+        "description": (
+            "The `url` of `POST /api/chat/upload` (and of every message object carrying it, signed afresh). "
+            "No header needed: the signature is the key; it expires after `UPLOAD_URL_SECONDS`. Not in the "
+            "envelope: the file's bytes with its stored content type, `X-Content-Type-Options: nosniff`, a "
+            "Content-Security-Policy that lets nothing run, and `Content-Disposition: inline` for PNG, JPEG, "
+            "GIF and WebP images, `attachment` for everything else. Also answers HEAD."
+        ),
+        "tags": ["send"],
+        "security": [{}],
+        "parameters": [
+            {
+                "name": "token",
+                "in": "path",
+                "required": True,
+                "description": "`<key>/<timestamp>/<signature>`, as the signed URL has it",
+                "schema": {"type": "string"},
+            }
+        ],
+        "responses": {
+            "200": {
+                "description": "the file",
+                "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+            },
+            "403": {"description": "the link was altered, or has expired", "content": error},
+            "404": {"description": "the file was deleted", "content": error},
+        },
+    }
+
+
 def _is_routed(path: str) -> bool:
     """Whether `path` reaches a view of its own in the HTTP URLconf (not the catch-all)."""
     try:
@@ -212,6 +246,8 @@ def add_plain_endpoints(result: dict[str, Any], generator: Any, request: Any, pu
     ):
         if _is_routed(path):
             paths[path] = {"get": operation()}
+    if _is_routed("/api/chat/files/key/0/signature"):
+        paths["/api/chat/files/{token}"] = {"get": _attachment_file_operation()}
     paths["/api/ws"] = {"get": _websocket_operation()}
     result["paths"] = dict(sorted(paths.items()))
     return result

@@ -15,11 +15,15 @@ from meta.services.members import (
     members_add,
     room_join,
 )
+from meta.services.people import user_block_set, user_nickname_change, user_password_change
+from meta.services.room_settings import invite_create, invite_revoke, room_join_by_invite, room_settings_change
 from meta.services.rooms import room_create
 from meta.services.users import user_authenticate, user_register
 
 __all__ = [
     "MembersAdded",
+    "invite_create",
+    "invite_revoke",
     "join_request_create",
     "join_request_respond",
     "member_add",
@@ -29,6 +33,11 @@ __all__ = [
     "members_add",
     "room_create",
     "room_join",
+    "room_join_by_invite",
+    "room_settings_change",
     "user_authenticate",
+    "user_block_set",
+    "user_nickname_change",
+    "user_password_change",
     "user_register",
 ]

@@ -15,11 +15,10 @@ from django.utils import timezone
 from chatproject.bus import sockets_close_publish_on_commit
 from chatproject.exceptions import InvalidInput, NotFound
 from chatproject.frames import CLOSE_BANNED
-from meta.models import JoinPolicy, Membership, Room, User
-from meta.services._common import has_control_characters, membership_require, room_lock
+from meta.models import Membership, Room, User
+from meta.services._common import membership_require, room_lock
+from meta.services.room_settings import room_settings_change
 from meta.tokens import refresh_tokens_revoke
-
-ROOM_NAME_MAX = Room._meta.get_field("name").max_length
 
 
 def _user_lock(*, user_id: int) -> User:
@@ -88,27 +87,29 @@ def member_unmute(*, room_id: int, user_id: int) -> Membership:
     return membership
 
 
-def room_update(*, room_id: int, name: str, join_policy: str) -> Room:
-    """Rename a room and set a group's join policy; pending join requests of a group made
-    open stay pending until answered.
+def room_update(
+    *,
+    room_id: int,
+    name: str,
+    join_policy: str,
+    announcement_only: bool | None = None,
+    history_visible: bool | None = None,
+) -> Room:
+    """Rename a room and set a group's settings (`room_settings_change` as staff: members get
+    a `settings_changed` notice); pending join requests of a group made open stay pending
+    until answered.
 
     Raises InvalidInput (name empty or over 100 characters, unknown join policy, a private
-    room's join policy changed), NotFound (room).
+    room's group settings changed), NotFound (room).
     """
-    if not name.strip() or len(name) > ROOM_NAME_MAX:
-        raise InvalidInput(f"a room name has 1 to {ROOM_NAME_MAX} characters")
-    if has_control_characters(name):
-        raise InvalidInput("a room name must not contain control characters")
-    if join_policy not in JoinPolicy.values:
-        raise InvalidInput(f"join_policy must be one of {', '.join(JoinPolicy.values)}")
-    with transaction.atomic():
-        room = room_lock(room_id=room_id)
-        if not room.is_group and join_policy != room.join_policy:
-            raise InvalidInput(f"room {room_id} is a private room: join_policy applies to groups only")
-        room.name = name
-        room.join_policy = join_policy
-        room.save(update_fields=["name", "join_policy"])
-    return room
+    return room_settings_change(
+        actor=None,
+        room_id=room_id,
+        name=name,
+        join_policy=join_policy,
+        announcement_only=announcement_only,
+        history_visible=history_visible,
+    )
 
 
 def room_delete(*, room_id: int) -> None:

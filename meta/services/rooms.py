@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from django.db import IntegrityError, transaction
 
-from chatproject.exceptions import InvalidInput
+from chatproject.exceptions import Forbidden, InvalidInput
 from meta import notices
 from meta.models import JoinPolicy, Membership, Role, Room, User
+from meta.selectors import user_blocks
 from meta.services._common import users_require_exist
 
 
@@ -25,8 +26,11 @@ def room_create(
     also concurrently, returns the existing room unchanged. `join_policy` (groups only)
     defaults to open.
 
+    While the other user blocks the actor, the private room is refused (Forbidden, without
+    saying who blocked); a blocker gets the room (it stays frozen until they unblock).
+
     Raises InvalidInput (private room without exactly one other member, join_policy on a
-    private room) and NotFound naming an unknown user id.
+    private room), Forbidden (blocked) and NotFound naming an unknown user id.
     """
     others = list(dict.fromkeys(uid for uid in member_ids if uid != actor.pk))
     if not is_group:
@@ -39,6 +43,8 @@ def room_create(
             )
     users_require_exist(user_ids=others)
     if not is_group:
+        if user_blocks(blocker_id=others[0], blocked_id=actor.pk):
+            raise Forbidden(f"you cannot start a private chat with user {others[0]}")
         return _private_room_get_or_create(actor=actor, other_id=others[0], name=name)
     with transaction.atomic():
         room = Room.objects.create(name=name, is_group=True, creator=actor, join_policy=join_policy or JoinPolicy.OPEN)

@@ -24,6 +24,7 @@ for the client's close (at most its close-handshake timeout) before closing.
 from __future__ import annotations
 
 import logging
+import tempfile
 from io import BytesIO
 from typing import Any
 from urllib.parse import unquote
@@ -35,6 +36,7 @@ from chatproject.http_limits import (
     REQUEST_LINE_TOO_LONG,
     body_limit_for,
     envelope_bytes,
+    is_streaming_path,
     raw_error_response,
     too_large_msg,
 )
@@ -80,8 +82,10 @@ def install() -> None:
             self.requestHeaders.removeHeader(b"Expect")  # no "100 Continue" after the refusal
             _refuse(self.channel, 413, too_large_msg(limit))
             return
-        if limit is not None:
+        if limit is not None and not is_streaming_path(path):
             self.content = BytesIO()  # at most `limit` bytes: no temporary file
+        elif limit is not None:
+            self.content = tempfile.TemporaryFile()  # an upload: on disk, not in memory
         else:
             Request.gotLength(self, length)
 

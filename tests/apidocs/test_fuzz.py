@@ -33,6 +33,7 @@ def test_the_schema_fuzzer_finds_no_5xx_and_no_schema_violation(tmp_path: Path) 
         "LOGIN_FAILURES_PER_ACCOUNT": "100000",
         "DJANGO_PASSWORD_HASHERS": "django.contrib.auth.hashers.MD5PasswordHasher",
         "LOG_LEVEL": "WARNING",
+        "MEDIA_ROOT": str(tmp_path / "media"),  # what the fuzzer uploads
     }
     with running_server(name="fuzz", roles="all", env=env) as server:
         user_id, token = register_and_login(server, "fuzzer")

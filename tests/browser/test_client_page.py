@@ -62,6 +62,11 @@ def test_root_refuses_other_methods_in_the_envelope(api):
         ("/static/gateway/members.js", "text/javascript"),
         ("/static/gateway/requests.js", "text/javascript"),
         ("/static/gateway/events.js", "text/javascript"),
+        ("/static/gateway/people.js", "text/javascript"),
+        ("/static/gateway/profile.js", "text/javascript"),
+        ("/static/gateway/safety.js", "text/javascript"),
+        ("/static/gateway/settings.js", "text/javascript"),
+        ("/static/gateway/uploads.js", "text/javascript"),
         ("/static/gateway/chat.css", "text/css"),
     ],
 )

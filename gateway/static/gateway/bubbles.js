@@ -3,7 +3,7 @@
 // when http(s). Stateless: callers pass the author's name and the actions.
 
 import { el } from './dom.js';
-import { formatTime, safeHttpUrl } from './format.js';
+import { formatSize, formatTime, safeHttpUrl } from './format.js';
 
 export function contentNode(content) {
   if (!content || typeof content !== 'object') return el('p', { className: 'text', text: '(empty message)' });
@@ -13,10 +13,19 @@ export function contentNode(content) {
   const href = safeHttpUrl(content.url);
   const name = content.file_name || content.url || label;
   if (!href) return el('p', { className: 'text', text: `${label}: ${name}` });
-  return el('p', { className: 'text' }, [
-    `${label}: `,
-    el('a', { text: name, attrs: { href, target: '_blank', rel: 'noopener noreferrer nofollow' } }),
-  ]);
+  const link = el('a', { text: name, attrs: { href, target: '_blank', rel: 'noopener noreferrer nofollow' } });
+  if (content.type === 'image') {
+    // Shown inline; the page's policy lets images load from this origin only (uploads).
+    const size = Number.isInteger(content.width) && Number.isInteger(content.height) ? content : {};
+    const image = el('img', {
+      className: 'attachment',
+      attrs: { src: href, alt: content.file_name || 'An image', loading: 'lazy', width: size.width, height: size.height },
+    });
+    const open = el('a', { attrs: { href, target: '_blank', rel: 'noopener noreferrer nofollow', 'aria-label': 'Open the image' } }, [image]);
+    return el('div', { className: 'text' }, [open]);
+  }
+  const detail = Number.isInteger(content.size) ? ` (${formatSize(content.size)})` : '';
+  return el('p', { className: 'text' }, [`${label}: `, link, detail]);
 }
 
 /** A stored message; `author` is the name shown, `mine` whether this user sent it. */

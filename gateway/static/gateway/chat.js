@@ -12,10 +12,15 @@ import { createLayout } from './layout.js';
 import { createMembers } from './members.js';
 import { createMessages } from './messages.js';
 import { clearNotices, showConnection, toast } from './notices.js';
+import { createPeople } from './people.js';
+import { createProfile } from './profile.js';
 import { createRequests } from './requests.js';
 import { createRooms } from './rooms.js';
+import { createSafety } from './safety.js';
 import { createSession } from './session.js';
+import { createSettings } from './settings.js';
 import { ChatSocket } from './socket.js';
+import { createUploads } from './uploads.js';
 import { createState, deselectRoom, isManager, resetState, selectRoom, signIn, timelineOf } from './state.js';
 
 const state = createState();
@@ -48,8 +53,21 @@ const messages = createMessages({
   scheduleRoomsRefresh: rooms.scheduleRefresh,
   scheduleMembersRefresh: () => members.scheduleRefresh(),
   renderRoomList: rooms.renderList,
+  decorate: (node, message) => safety.decorate(node, message),
 });
 const composer = createComposer({ state, api, receive: messages.receive, showUnsent: messages.showUnsent });
+const profile = createProfile({ state, api });
+const safety = createSafety({ state, api, blockedChanged: () => profile.loadBlocked().catch(() => {}) });
+createUploads({ state, api, sendContent: composer.sendContent }); // the Attach button and dropped files
+const settings = createSettings({
+  state,
+  api,
+  loadRooms: rooms.load,
+  openRoom,
+  setComposerEnabled: composer.setEnabled,
+  renderRoomHeader: rooms.renderHeader,
+});
+const people = createPeople({ state, api, openRoom, loadRooms: rooms.load, loadMembers: (roomId) => members.load(roomId) });
 const members = createMembers({
   state,
   api,
@@ -67,6 +85,7 @@ const events = createEvents({
   membersChanged: members.changed,
   loadRequests: requests.load,
   requestArrived: requests.arrived,
+  settingsChanged: settings.changed,
 });
 const session = createSession({ api, enterApp });
 
@@ -78,8 +97,11 @@ async function openRoom(roomId) {
   messages.render();
   members.render();
   requests.render();
+  settings.render();
+  people.render();
   composer.focus();
   const loads = [members.load(roomId)];
+  if (room.is_group) loads.push(settings.load(roomId));
   if (!timelineOf(state, roomId).historyLoaded) loads.push(messages.loadLatest(roomId));
   if (isManager(room)) loads.push(requests.load(roomId));
   const results = await Promise.allSettled(loads);
@@ -92,6 +114,7 @@ function closeRoom() {
   messages.clear();
   members.clear();
   requests.clear();
+  settings.clear();
   composer.setEnabled(false);
   rooms.showNoRoom();
 }
@@ -110,6 +133,7 @@ async function enterApp() {
   socket.start();
   events.start();
   rooms.focusFirst();
+  await settings.joinFromLink();
 }
 
 function leaveApp(reason) {
@@ -119,6 +143,8 @@ function leaveApp(reason) {
   members.stop();
   resetState(state);
   rooms.clear();
+  people.clear();
+  profile.clear();
   clearNotices();
   closeRoom();
   session.showLoggedOut(reason);

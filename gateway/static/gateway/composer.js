@@ -55,6 +55,14 @@ export function createComposer({ state, api, receive, showUnsent }) {
     }
   }
 
+  /** Send any content (text, or an uploaded file's message) to the open room. */
+  function sendContent(content, roomId = state.current) {
+    if (roomId === null) return;
+    const entry = addPending(state, { clientMsgId: clientMsgId(), roomId, content });
+    if (roomId === state.current) showUnsent(draw(entry));
+    deliver(entry);
+  }
+
   function sendText() {
     const input = $('composer-input');
     const text = input.value.trim();
@@ -63,15 +71,14 @@ export function createComposer({ state, api, receive, showUnsent }) {
       toast(`A message holds at most ${MAX_TEXT} characters.`);
       return;
     }
-    const entry = addPending(state, { clientMsgId: clientMsgId(), roomId: state.current, content: { type: 'text', text } });
-    showUnsent(draw(entry));
     input.value = '';
-    deliver(entry);
+    sendContent({ type: 'text', text });
   }
 
   function setEnabled(enabled) {
     $('composer-input').disabled = !enabled;
     $('composer-send').disabled = !enabled;
+    $('attach-button').disabled = !enabled;
   }
 
   function focus() {
@@ -90,5 +97,5 @@ export function createComposer({ state, api, receive, showUnsent }) {
     }
   });
 
-  return { draw, receiveAck, setEnabled, focus };
+  return { draw, receiveAck, setEnabled, focus, sendContent };
 }

@@ -14,7 +14,7 @@ const REFRESH_EVERY_MS = 30000;
  * membersChanged(roomId) (members.js); loadRequests(roomId), requestArrived(roomId, notice)
  * (requests.js).
  */
-export function createEvents({ state, api, loadRooms, scheduleRoomsRefresh, loadMembers, membersChanged, loadRequests, requestArrived }) {
+export function createEvents({ state, api, loadRooms, scheduleRoomsRefresh, loadMembers, membersChanged, loadRequests, requestArrived, settingsChanged = () => {} }) {
   let refreshTimer = null;
 
   function socketOpened() {
@@ -56,6 +56,9 @@ export function createEvents({ state, api, loadRooms, scheduleRoomsRefresh, load
           scheduleRoomsRefresh();
         }
         membersChanged(roomId);
+        break;
+      case 'settings_changed':
+        settingsChanged(roomId, notice);
         break;
       default:
         break;

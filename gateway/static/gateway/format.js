@@ -53,6 +53,13 @@ export function formatTime(iso) {
     : date.toLocaleString([], { dateStyle: 'short', timeStyle: 'short' });
 }
 
+/** A file size for people: 512 B, 3.4 KB, 12 MB. */
+export function formatSize(bytes) {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
+  return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
+}
+
 export function errorText(error) {
   return error instanceof ApiError ? error.describe() : 'Something went wrong. Please try again.';
 }

@@ -26,11 +26,15 @@ export function describeArrivals(state, fresh, live) {
 
 /**
  * Needs: drawPending(entry) -> element of an unsent message (composer.js);
- * scheduleRoomsRefresh(), scheduleMembersRefresh(), renderRoomList().
+ * scheduleRoomsRefresh(), scheduleMembersRefresh(), renderRoomList(); decorate(node, message)
+ * adds what a reader may do with a message (safety.js).
  */
-export function createMessages({ state, api, drawPending, scheduleRoomsRefresh, scheduleMembersRefresh, renderRoomList }) {
-  const bubble = (message) =>
-    messageBubble(message, { author: userName(state, message.sender_id, message.room_id), mine: message.sender_id === state.me });
+export function createMessages({ state, api, drawPending, scheduleRoomsRefresh, scheduleMembersRefresh, renderRoomList, decorate = () => {} }) {
+  const bubble = (message) => {
+    const node = messageBubble(message, { author: userName(state, message.sender_id, message.room_id), mine: message.sender_id === state.me });
+    decorate(node, message);
+    return node;
+  };
 
   function nearBottom() {
     const history = $('history');

@@ -15,6 +15,7 @@ export function createState() {
     names: new Map(), // user_id -> display name
     unread: new Map(), // room_id -> count
     requests: new Map(), // room_id -> Map(request_id -> request)
+    settings: new Map(), // room_id -> {name, join_policy, announcement_only, history_visible}
     pending: new Map(), // client_msg_id -> {client_msg_id, room_id, content, status, error, retryable}
     current: null, // the open room's id
     messageEls: new Map(), // message id -> element, for the open room
@@ -42,6 +43,7 @@ export function resetState(state) {
     state.names,
     state.unread,
     state.requests,
+    state.settings,
     state.pending,
     state.messageEls,
     state.pendingEls,

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("meta", "0003_username_key"),
+        ("meta", "0004_people_and_safety"),
     ]
 
     operations = [
