@@ -22,6 +22,17 @@ from tests.support.envelope import assert_ok  # noqa: F401 (re-exported for the 
 FIXED_NOW = datetime(2026, 11, 23, 10, 4, 5, 123456, tzinfo=UTC)
 FIXED_NOW_WIRE = "2026-11-23T10:04:05.123Z"
 
+# The fields of API.md §8.1 of a message as it is sent: no reply, no mention, nothing happened to it.
+FRESH_FIELDS: dict[str, Any] = {
+    "reply_to": None,
+    "mentions": [],
+    "mention_all": False,
+    "edited_at": None,
+    "deleted": False,
+    "reactions": [],
+    "pinned": False,
+}
+
 SEND = "/api/chat/send_message"
 RESEND = "/api/chat/resend_message"
 HISTORY = "/api/chat/messages"
