@@ -185,7 +185,7 @@ def room_events(*, user_id: int, room_id: int, after_seq: int, limit: int) -> Ev
     `update` frames with seq > `after_seq`, oldest first, at most `limit`, from where the
     member may see onward; `last_seq` is the room's newest seq (updates count), `has_more`
     whether entries up to it remain. Raises NotFound (room) or Forbidden (not a member). At
-    most seven queries."""
+    most six queries."""
     membership = membership_get_for_member(user_id=user_id, room_id=room_id)
     visible_after = history_start_seq(membership=membership)
     last_seq = membership.room.last_seq
