@@ -179,3 +179,25 @@ def test_the_fallback_matches_every_word_anywhere_without_regard_to_case(group: 
     sent(group, group.alice, "The Category is cats")
     assert _texts(_search(group, group.bob, "cat category")) == ["The Category is cats"]
     assert Message.objects.get().search_vector is None
+
+
+@postgres_only
+def test_search_reindex_rebuilds_vectors_in_another_configuration(group: Group, settings: Any) -> None:
+    from django.core.management import call_command
+
+    sent(group, group.alice, "the runners were running")
+    gone = sent(group, group.alice, "running gone")
+    updated(delete(group.client(group.alice), gone["msgID"]))
+    assert _texts(_search(group, group.bob, "run")) == []  # "simple": no stemming
+    settings.MESSAGE_SEARCH_CONFIG = "english"
+    call_command("search_reindex", "--batch", "1", stdout=open("/dev/null", "w"))
+    assert _texts(_search(group, group.bob, "run")) == ["the runners were running"]
+    assert Message.objects.filter(pk=gone["msgID"]).values_list("content", flat=True).get() is None
+
+
+@pytest.mark.skipif("connection.vendor == 'postgresql'", reason="the refusal of other databases")
+def test_search_reindex_says_other_databases_need_none() -> None:
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError, match="PostgreSQL only"):
+        call_command("search_reindex")
