@@ -62,6 +62,12 @@ def test_root_refuses_other_methods_in_the_envelope(api):
         ("/static/gateway/members.js", "text/javascript"),
         ("/static/gateway/requests.js", "text/javascript"),
         ("/static/gateway/events.js", "text/javascript"),
+        ("/static/gateway/lifecycle.js", "text/javascript"),
+        ("/static/gateway/reactions.js", "text/javascript"),
+        ("/static/gateway/replies.js", "text/javascript"),
+        ("/static/gateway/mentions.js", "text/javascript"),
+        ("/static/gateway/pins.js", "text/javascript"),
+        ("/static/gateway/search.js", "text/javascript"),
         ("/static/gateway/chat.css", "text/css"),
     ],
 )

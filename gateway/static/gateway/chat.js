@@ -6,14 +6,20 @@
 
 import { Api } from './api.js';
 import { createComposer } from './composer.js';
+import { $ } from './dom.js';
 import { createEvents } from './events.js';
 import { errorText } from './format.js';
 import { createLayout } from './layout.js';
+import { createLifecycle } from './lifecycle.js';
 import { createMembers } from './members.js';
+import { createMentionPicker, mentionsIn } from './mentions.js';
 import { createMessages } from './messages.js';
 import { clearNotices, showConnection, toast } from './notices.js';
+import { createPins } from './pins.js';
+import { createReplies } from './replies.js';
 import { createRequests } from './requests.js';
 import { createRooms } from './rooms.js';
+import { createSearch } from './search.js';
 import { createSession } from './session.js';
 import { ChatSocket } from './socket.js';
 import { createState, deselectRoom, isManager, resetState, selectRoom, signIn, timelineOf } from './state.js';
@@ -25,6 +31,7 @@ const socket = new ChatSocket({
   onStatus: showConnection,
   onOpen: () => events.socketOpened(),
   onMessages: (batch, options) => messages.receive(batch, options),
+  onUpdates: (frames, options) => lifecycle.receiveUpdates(frames, options),
   onAck: (frame) => composer.receiveAck(frame),
   onNotice: (frame) => events.receiveNotice(frame),
   onError: (payload) => toast(`The server refused a frame: ${payload.msg || 'unknown error'}`),
@@ -47,14 +54,46 @@ const messages = createMessages({
   scheduleRoomsRefresh: rooms.scheduleRefresh,
   scheduleMembersRefresh: () => members.scheduleRefresh(),
   renderRoomList: rooms.renderList,
+  decorate: (node, message) => lifecycle.decorate(node, message),
 });
-const composer = createComposer({ state, api, receive: messages.receive, showUnsent: messages.showUnsent });
+const jump = (roomId, messageId, seq) => lifecycle.jump(roomId, messageId, seq);
+const replies = createReplies({ state, jump, focusComposer: () => composer.focus() });
+const pins = createPins({ state, api, jump });
+const lifecycle = createLifecycle({
+  state,
+  api,
+  redraw: messages.redraw,
+  reveal: messages.reveal,
+  openRoom,
+  replies,
+  pinsChanged: pins.changed,
+});
+const search = createSearch({ state, api, jump });
+// Owners and admins may mention everyone (@all).
+const canMentionAll = () => (state.rooms.get(state.current)?.role ?? 2) <= 1;
+const roomMembers = () => state.members.get(state.current) || [];
+createMentionPicker({ input: $('composer-input'), form: $('composer'), members: roomMembers, canAll: canMentionAll, me: () => state.me });
+const composer = createComposer({
+  state,
+  api,
+  receive: messages.receive,
+  showUnsent: messages.showUnsent,
+  extras: {
+    take: (text) => {
+      const { mentions, mention_all: all } = mentionsIn(text, roomMembers(), { canAll: canMentionAll() });
+      return { ...replies.take(), ...(mentions.length ? { mentions } : {}), ...(all ? { mention_all: true } : {}) };
+    },
+  },
+});
 const members = createMembers({
   state,
   api,
   renderRoomList: rooms.renderList,
   renderRoomHeader: rooms.renderHeader,
-  renameAuthors: messages.renameAuthors,
+  renameAuthors: (roomId) => {
+    messages.renameAuthors(roomId);
+    lifecycle.membersLoaded(roomId);
+  },
 });
 const requests = createRequests({ state, api, renderRoomList: rooms.renderList, loadMembers: members.load });
 const events = createEvents({
@@ -72,13 +111,16 @@ const session = createSession({ api, enterApp });
 async function openRoom(roomId) {
   const room = selectRoom(state, roomId);
   if (!room) return;
+  replies.cancel();
+  lifecycle.reset();
   rooms.showRoom();
   composer.setEnabled(true);
   messages.render();
   members.render();
   requests.render();
+  pins.render();
   composer.focus();
-  const loads = [members.load(roomId)];
+  const loads = [members.load(roomId), pins.load(roomId)];
   if (!timelineOf(state, roomId).historyLoaded) loads.push(messages.loadLatest(roomId));
   if (isManager(room)) loads.push(requests.load(roomId));
   const results = await Promise.allSettled(loads);
@@ -91,6 +133,8 @@ function closeRoom() {
   messages.clear();
   members.clear();
   requests.clear();
+  pins.clear();
+  replies.cancel();
   composer.setEnabled(false);
   rooms.showNoRoom();
 }
@@ -118,6 +162,9 @@ function leaveApp(reason) {
   members.stop();
   resetState(state);
   rooms.clear();
+  search.clear();
+  pins.reset();
+  lifecycle.forget();
   clearNotices();
   closeRoom();
   session.showLoggedOut(reason);
