@@ -93,6 +93,7 @@ const members = createMembers({
   renameAuthors: (roomId) => {
     messages.renameAuthors(roomId);
     lifecycle.membersLoaded(roomId);
+    if (state.current === roomId) pins.render(); // the pins name their authors too
   },
 });
 const requests = createRequests({ state, api, renderRoomList: rooms.renderList, loadMembers: members.load });

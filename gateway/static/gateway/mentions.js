@@ -147,7 +147,12 @@ export function createMentionPicker({ input, form, members, canAll, me }) {
   }
 
   input.addEventListener('input', update);
-  input.addEventListener('blur', () => setTimeout(close, 100));
+  // Focus leaving the text box (not just passing through it) closes the picker.
+  input.addEventListener('blur', () =>
+    setTimeout(() => {
+      if (document.activeElement !== input) close();
+    }, 100),
+  );
   // On the form, in the capture phase: before the text box's own Enter (send) sees the key.
   form.addEventListener(
     'keydown',
