@@ -207,6 +207,11 @@ def test_the_sender_deletes_and_the_content_is_erased_from_the_database(group: G
     ]
     everything = repr(list(Message.objects.values())) + repr(list(MessageUpdate.objects.values()))
     assert "secret plan" not in everything
+    # History keeps its place, without the content; search finds nothing.
+    history = group.client(group.bob).get("/api/chat/messages", {"room_id": group.room.pk}).json()["data"]
+    assert history["messages"] == [message]
+    found = group.client(group.bob).get("/api/chat/search", {"q": "secret"}).json()["data"]
+    assert found == {"messages": [], "has_more": False}
 
 
 def test_deleting_a_deleted_message_changes_nothing(group: Group) -> None:
