@@ -152,7 +152,7 @@ export function createLifecycle({ state, api, redraw, reveal, openRoom, replies,
       const text = box.value.trim();
       if (!text) return;
       save.disabled = true;
-      const done = await call('/api/chat/edit_message', { message_id: message.id, content: { type: 'text', text } });
+      const done = await call('edit', '/api/chat/edit_message', { message_id: message.id, content: { type: 'text', text } });
       save.disabled = false;
       if (done) close();
     });
@@ -161,11 +161,12 @@ export function createLifecycle({ state, api, redraw, reveal, openRoom, replies,
 
   // --- actions --------------------------------------------------------------------------------
 
-  /** One update call; its reply (the message after it) is taken in at once. True on success. */
-  async function call(path, body) {
+  /** One update call (of `event`); its reply, the message after it, is taken in at once.
+   * True on success. */
+  async function call(event, path, body) {
     try {
       const data = await api.post(path, body);
-      apply(data.message, data.seq, data.seq === null ? null : path.split('/').pop());
+      apply(data.message, data.seq, event);
       return true;
     } catch (error) {
       toast(errorText(error));
@@ -175,16 +176,16 @@ export function createLifecycle({ state, api, redraw, reveal, openRoom, replies,
 
   function react(message, key, on) {
     picking.delete(message.id);
-    return call('/api/chat/react', { message_id: message.id, key, on });
+    return call('reaction', '/api/chat/react', { message_id: message.id, key, on });
   }
 
   function remove(message) {
     confirming.delete(message.id);
-    return call('/api/chat/delete_message', { message_id: message.id });
+    return call('delete', '/api/chat/delete_message', { message_id: message.id });
   }
 
   function pin(message, pinned) {
-    return call('/api/chat/pin', { message_id: message.id, pinned });
+    return call('pin', '/api/chat/pin', { message_id: message.id, pinned });
   }
 
   // --- updates --------------------------------------------------------------------------------
@@ -214,7 +215,7 @@ export function createLifecycle({ state, api, redraw, reveal, openRoom, replies,
     redraw(stored);
     for (const reply of timeline.messages) if (reply.reply_to === stored.id) redraw(reply);
     replies.changed(stored);
-    pinsChanged(stored, event === 'pin' ? 'pin' : event);
+    pinsChanged(stored, event);
   }
 
   /** `update` frames from the socket (live, or owed in a batch). */
