@@ -324,7 +324,7 @@ class Worker:
             async for raw in client.ws:
                 frame = orjson.loads(raw)
                 kind = frame.get("type")
-                if kind == "chat":
+                if kind == "chat" or kind == "update":  # an update takes a seq and a frame too
                     now = time.time()
                     room = frame["room_id"]
                     counts[(label, room)] += 1

@@ -9,6 +9,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+from bench import timeline_phase
+
 README_BEGIN = "<!-- bench:begin -->"
 README_END = "<!-- bench:end -->"
 
@@ -189,6 +191,8 @@ def markdown(results: dict[str, Any], *, plot_link: str | None = None) -> str:
     for item in results.get("targets", []):
         lines.append(f"| {item['figure']} | {item['shown']} | {item['target']} | {_met(item['met'])} |")
     lines += ["", _fanout_table(results), "", _details(results)]
+    if results.get("timeline"):
+        lines += ["", timeline_phase.table(results["timeline"])]
     if plot_link:
         lines += ["", f"![latency distribution]({plot_link})"]
     notes = results.get("notes", [])

@@ -8,8 +8,9 @@ One run, on this machine:
    send process (`CHAT_ROLES=send,meta,registry`) and two gateways (`CHAT_ROLES=gateway`),
    then, on the first server, every phase: memory (idle sockets on one gateway), the connect
    storm, fan-out (rooms of 10, 100, 1000 online members), latency at a steady 2,000
-   deliveries/s, sending (send_message per send-process CPU-second); on the other servers,
-   fan-out only;
+   deliveries/s, sending (send_message per send-process CPU-second), the life of a message
+   (a mix of messages, replies, reactions and edits next to plain messages,
+   `bench/timeline_phase.py`); on the other servers, fan-out only;
 3. for the same servers: the bare ASGI app (the ceiling) and the stock Channels pattern,
    fan-out with the same clients and rooms;
 4. the table (targets met or missed, every fan-out figure with its ratio to both baselines),
@@ -40,7 +41,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import faults, fixtures, report
+from bench import faults, fixtures, report, timeline_phase
 from bench.clients import raise_nofile_limit
 from bench.fixtures import BenchUser
 from bench.httpclient import HttpPool
@@ -515,6 +516,7 @@ class Driver:
                 self.note(f"sending, room of {size}: {row['errors']} send_message requests failed")
             if row["lost"] or not row["calls"]:
                 self.problem(f"sending, room of {size}: {row['calls']} calls stored, {row['lost']} frames lost")
+        await self._timeline(server, send, http, rate)
         if options.profile:
             profiles = self.results["profile"] = []
             largest, smallest = max(options.rooms), min(options.rooms)
@@ -529,6 +531,36 @@ class Driver:
                         work=self.phases.fanout(target, size, seconds=options.profile_seconds),
                         out_dir=self.out_dir,
                     )
+                )
+
+    async def _timeline(self, server: str, send: ServerProcess, http: HttpPool, rate: float) -> None:
+        """The life of a message next to plain messages, in the sending phase's rooms and rate
+        (bench/timeline_phase.py)."""
+        sizes = self.options.send_rooms
+        self.say(f"the life of a message: plain, mix, reactions, edits in rooms of {sizes} at {rate:g} calls/s")
+        rows = await timeline_phase.run(
+            phases=self.phases,
+            pool=http,
+            send_process=send,
+            rooms=self.population.rooms,
+            users=self.population.fan,
+            sizes=sizes,
+            rate=rate,
+            seconds=self.options.send_seconds,
+            run_id=f"{self.env.prefix[-8:]}-{server}",
+            settle=lambda: asyncio.sleep(SETTLE_SECONDS),
+        )
+        self.results["timeline"] = rows
+        for row in rows:
+            self.say(
+                f"  room of {row['room_size']:,}, {row['kind']}: {row['calls_per_cpu_s']:,} calls per send CPU-second"
+            )
+            if row["errors"]:
+                self.note(f"timeline, {row['kind']} in a room of {row['room_size']}: {row['errors']} calls failed")
+            if row["lost"] or not row["calls"]:
+                self.problem(
+                    f"timeline, {row['kind']} in a room of {row['room_size']}: {row['calls']} calls, "
+                    f"{row['lost']} frames lost"
                 )
 
     def _send_rate(self, server: str) -> float:

@@ -45,7 +45,9 @@ class DeliverEvent(TypedDict):
     """A stored timeline entry for `users`: a message's `chat` frame, or (`update`) an update
     frame about message `msg_id`; both take the room's `seq`. `ack` (the sender's ack frame)
     goes to the sender's sockets. `sent_at_ms` (Unix ms) is when it was stored, or a resend
-    asked for: the gateway's delivery latency is measured from it."""
+    asked for: the gateway's delivery latency is measured from it. `hidden_users` (a subset of
+    `users`) get `hidden_frame` instead of `frame`, with the same seq and msg_id: the update
+    frame of a message they may not see, without it (API.md §7.1)."""
 
     type: Literal["deliver"]
     users: list[int]
@@ -58,6 +60,8 @@ class DeliverEvent(TypedDict):
     resend: bool
     sent_at_ms: int
     update: NotRequired[bool]
+    hidden_users: NotRequired[list[int]]
+    hidden_frame: NotRequired[str]
 
 
 class NoticeEvent(TypedDict):

@@ -484,3 +484,19 @@ PRESENCE_MAX_MEMBERS = env_int("PRESENCE_MAX_MEMBERS", 100)
 PRESENCE_OFFLINE_GRACE_SECONDS = env_float("PRESENCE_OFFLINE_GRACE_SECONDS", 10.0)
 # Devices (API.md §7.2) unseen this long are forgotten with their positions.
 DEVICE_FORGET_DAYS = env_float("DEVICE_FORGET_DAYS", 90.0)
+
+# --- The life of a message (API.md §8) --------------------------------------------------
+# How long after sending its sender may edit a message, and delete it for everyone (0: no
+# limit). The owner and admins delete the messages of those they outrank at any time.
+MESSAGE_EDIT_WINDOW_SECONDS = env_int("MESSAGE_EDIT_WINDOW_SECONDS", 24 * 3600)
+MESSAGE_DELETE_WINDOW_SECONDS = env_int("MESSAGE_DELETE_WINDOW_SECONDS", 24 * 3600)
+if MESSAGE_EDIT_WINDOW_SECONDS < 0 or MESSAGE_DELETE_WINDOW_SECONDS < 0:
+    raise ImproperlyConfigured("MESSAGE_EDIT_WINDOW_SECONDS and MESSAGE_DELETE_WINDOW_SECONDS must be 0 or more")
+# PostgreSQL's text search configuration of message search: "simple" (no stemming, no stop
+# words: right for any language) or a language's, e.g. "english". After changing it, run
+# `manage.py search_reindex` so that stored messages are found the same way.
+MESSAGE_SEARCH_CONFIG = env_str("MESSAGE_SEARCH_CONFIG", "simple")
+if not MESSAGE_SEARCH_CONFIG.replace("_", "").isalnum():
+    raise ImproperlyConfigured(
+        f"MESSAGE_SEARCH_CONFIG must be a text search configuration name, got {MESSAGE_SEARCH_CONFIG!r}"
+    )

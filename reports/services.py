@@ -15,7 +15,7 @@ from datetime import timedelta
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from chatproject.exceptions import Conflict, InvalidInput, NotFound, ServiceUnavailable
+from chatproject.exceptions import Conflict, InvalidInput, NotFound
 from meta.models import User
 from meta.selectors import history_start_seq, membership_find
 from meta.services import member_remove
@@ -23,22 +23,18 @@ from meta.services.moderation import member_mute, user_ban
 from reports.models import Action, ModerationAction, Reason, Report, ReportStatus
 from send.models import Message
 from send.representation import message_object
+from send.updates import message_delete
 
 COMMENT_MAX = Report._meta.get_field("comment").max_length
 MUTE_HOURS = 24
 
 
-def message_erase_as_staff(*, message_id: int) -> None:
-    """Erase a message for everyone, as staff: the send app's delete for everyone (API.md §8.3,
-    issue 12), called with staff's power (`actor=None`: any message, at any time). It must erase
-    the content from the database, take the room's next seq and publish the `delete` update,
-    and raise NotFound for an unknown message; deleting a deleted one changes nothing.
-
-    Issue 12 writes that service; until it is merged, this refuses (503) and nothing changes.
-    At the merge this body becomes one call, e.g. `send.services.message_delete(actor=None,
-    message_id=message_id)`.
-    """
-    raise ServiceUnavailable("deleting messages is not available yet (it comes with message deletion, issue 12)")
+def message_erase_as_staff(*, message_id: int, staff: User) -> None:
+    """Erase a message for everyone with staff's power: the send app's delete for everyone
+    (API.md §8.3) with `actor=None` (any message, at any time), recorded as `staff`'s. Members
+    receive the `delete` update with `by` 0. Raises NotFound for an unknown message; deleting a
+    deleted one changes nothing."""
+    message_delete(actor=None, message_id=message_id, moderator=staff)
 
 
 def _visible_message(*, user: User, message_id: int) -> Message:
@@ -130,12 +126,12 @@ def report_dismiss(*, report_id: int, staff: User) -> Report:
 
 def report_message_delete(*, report_id: int, staff: User) -> Report:
     """Delete the reported message for everyone (`message_erase_as_staff`). Raises NotFound,
-    Conflict (the message is already deleted), ServiceUnavailable (not wired yet)."""
+    Conflict (the message is already deleted)."""
 
     def erase(report: Report) -> None:
         if report.message is None or message_object(report.message)["content"] is None:
             raise Conflict("the message is already deleted")
-        message_erase_as_staff(message_id=report.message_id)
+        message_erase_as_staff(message_id=report.message_id, staff=staff)
 
     return _act(report_id=report_id, staff=staff, action=Action.DELETE_MESSAGE, detail="", do=erase)
 

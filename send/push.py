@@ -1,4 +1,5 @@
-"""Pushing stored messages to the gateways: one `deliver` event per gateway, never per member.
+"""Pushing stored timeline entries (messages and their updates) to the gateways: one `deliver`
+event per gateway, never per member.
 
 The events and the publishing rules (after commit, never raising) are the bus's
 (`chatproject.bus`); this module builds the message events.
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
+from typing import Any
 
 from chatproject.bus import DeliverEvent, publish
 from chatproject.frames import encode
@@ -37,5 +39,46 @@ def message_publish(
             "resend": resend,
             "sent_at_ms": started,
         }
+
+    publish(user_ids=user_ids, event_for=event_for)
+
+
+def update_publish(
+    *,
+    room_id: int,
+    seq: int,
+    msg_id: int,
+    actor_id: int,
+    frame: dict[str, Any],
+    hidden_frame: dict[str, Any],
+    user_ids: Iterable[int],
+    hidden_user_ids: Iterable[int],
+    sent_at_ms: int,
+) -> None:
+    """Push a stored update of message `msg_id` to the gateways holding `user_ids`: its frame,
+    and to those of them in `hidden_user_ids` (who may not see the message) `hidden_frame`,
+    under the same seq. One event per gateway. Never raises."""
+    text, hidden_text = encode(frame), encode(hidden_frame)
+    hidden = set(hidden_user_ids)
+
+    def event_for(users: list[int]) -> DeliverEvent:
+        event: DeliverEvent = {
+            "type": "deliver",
+            "users": users,
+            "room_id": room_id,
+            "seq": seq,
+            "msg_id": msg_id,
+            "sender_id": actor_id,
+            "frame": text,
+            "ack": None,
+            "resend": False,
+            "sent_at_ms": sent_at_ms,
+            "update": True,
+        }
+        here = [u for u in users if u in hidden]
+        if here:
+            event["hidden_users"] = here
+            event["hidden_frame"] = hidden_text
+        return event
 
     publish(user_ids=user_ids, event_for=event_for)

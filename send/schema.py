@@ -11,6 +11,7 @@ from rest_framework import serializers
 
 from chatproject.openapi.components import component, id_schema
 from send.content import FILE_NAME_MAX, NUMBER_MAX, TEXT_MAX, URL_MAX
+from send.representation import REACTION_USERS_SHOWN
 
 
 def message_content_ref(registry: Any) -> dict[str, str]:
@@ -58,23 +59,170 @@ def message_content_ref(registry: Any) -> dict[str, str]:
     )
 
 
+def nullable(ref: dict[str, str], description: str = "") -> dict[str, Any]:
+    """`ref` or null. (`{"allOf": [ref], "nullable": true}`, OpenAPI 3.0's usual spelling, is
+    read by validators as "never null".)"""
+    schema: dict[str, Any] = {"anyOf": [ref, {"type": "object", "nullable": True, "enum": [None]}]}
+    if description:
+        schema["description"] = description
+    return schema
+
+
 def message_ref(registry: Any) -> dict[str, str]:
-    """The one message object of HTTP replies, history and `chat` frames (API.md §3)."""
+    """The one message object of HTTP replies, history, events, search, pins and frames (API.md
+    §3 and §8.1)."""
+    time = {"type": "string", "format": "date-time"}
+    reaction = component(
+        registry,
+        "ReactionSummary",
+        {
+            "type": "object",
+            "required": ["key", "count", "user_ids"],
+            "properties": {
+                "key": {"type": "string", "minLength": 1, "maxLength": 32, "description": "an emoji or short token"},
+                "count": {"type": "integer", "minimum": 1, "description": "how many users reacted so"},
+                "user_ids": {
+                    "type": "array",
+                    "items": id_schema(),
+                    "maxItems": REACTION_USERS_SHOWN,
+                    "description": f"the first {REACTION_USERS_SHOWN} of them, by time of reaction",
+                },
+            },
+        },
+    )
     return component(
         registry,
         "Message",
         {
             "type": "object",
-            "required": ["id", "room_id", "sender_id", "seq", "client_msg_id", "created_at", "content"],
+            "required": [
+                "id",
+                "room_id",
+                "sender_id",
+                "seq",
+                "client_msg_id",
+                "created_at",
+                "content",
+                "reply_to",
+                "mentions",
+                "mention_all",
+                "edited_at",
+                "deleted",
+                "reactions",
+                "pinned",
+            ],
             "properties": {
                 "id": id_schema("the message id"),
                 "room_id": id_schema(),
                 "sender_id": {"type": "integer", "format": "int64", "description": "0 when the sender was deleted"},
                 "seq": {"type": "integer", "format": "int64", "minimum": 1, "description": "position in the room"},
                 "client_msg_id": {"type": "string", "nullable": True, "maxLength": 64},
-                "created_at": {"type": "string", "format": "date-time"},
-                "content": message_content_ref(registry),
+                "created_at": time,
+                "content": nullable(message_content_ref(registry), "null once the message was deleted"),
+                "reply_to": {**id_schema("the message this one answers"), "nullable": True},
+                "mentions": {"type": "array", "items": id_schema(), "description": "mentioned user ids, ascending"},
+                "mention_all": {"type": "boolean", "description": "the whole room is mentioned"},
+                "edited_at": {**time, "nullable": True, "description": "time of the last edit"},
+                "deleted": {"type": "boolean", "description": "deleted for everyone: `content` is null"},
+                "reactions": {
+                    "type": "array",
+                    "items": reaction,
+                    "description": "by time of each key's first reaction",
+                },
+                "pinned": {"type": "boolean"},
             },
+        },
+    )
+
+
+def timeline_frame_ref(registry: Any) -> dict[str, str]:
+    """A `chat` or `update` frame of a room's timeline (API.md §7.1), as `GET /api/chat/events`
+    and the WebSocket carry them."""
+    message = message_ref(registry)
+    frame_fields = {
+        "room_id": id_schema(),
+        "seq": {"type": "integer", "format": "int64", "minimum": 1},
+        "created_at": {"type": "string", "format": "date-time"},
+    }
+    chat = component(
+        registry,
+        "ChatFrame",
+        {
+            "type": "object",
+            "description": "A message: every field of the message object but `content`, which is `payload`.",
+            "required": [
+                "id",
+                "type",
+                "room_id",
+                "sender_id",
+                "seq",
+                "created_at",
+                "client_msg_id",
+                "reply_to",
+                "mentions",
+                "mention_all",
+                "edited_at",
+                "deleted",
+                "reactions",
+                "pinned",
+                "payload",
+            ],
+            "properties": {
+                "id": id_schema("the message id"),
+                "type": {"type": "string", "enum": ["chat"]},
+                **frame_fields,
+                "sender_id": {"type": "integer", "format": "int64"},
+                "client_msg_id": {"type": "string", "nullable": True, "maxLength": 64},
+                "reply_to": {**id_schema(), "nullable": True},
+                "mentions": {"type": "array", "items": id_schema()},
+                "mention_all": {"type": "boolean"},
+                "edited_at": {"type": "string", "format": "date-time", "nullable": True},
+                "deleted": {"type": "boolean"},
+                "reactions": {"type": "array", "items": {"$ref": "#/components/schemas/ReactionSummary"}},
+                "pinned": {"type": "boolean"},
+                "payload": nullable(message_content_ref(registry), "the content; null once deleted"),
+            },
+        },
+    )
+    update = component(
+        registry,
+        "UpdateFrame",
+        {
+            "type": "object",
+            "description": (
+                "An update of message `id`: `sender_id` did it (0: a staff moderator); `payload.message` is "
+                "the message after it (a live frame) or as it is now (served later), null for a member who "
+                "cannot see the message. `payload` also has `by` (delete), `key`, `user_id`, `on` "
+                "(reaction) or `pinned` (pin)."
+            ),
+            "required": ["id", "type", "room_id", "sender_id", "seq", "created_at", "payload"],
+            "properties": {
+                "id": id_schema("the target message's id"),
+                "type": {"type": "string", "enum": ["update"]},
+                **frame_fields,
+                "sender_id": {"type": "integer", "format": "int64", "minimum": 0},
+                "payload": {
+                    "type": "object",
+                    "required": ["event", "message"],
+                    "properties": {
+                        "event": {"type": "string", "enum": ["edit", "delete", "reaction", "pin"]},
+                        "message": nullable(message, "null for a member who cannot see the message"),
+                        "by": {"type": "integer", "format": "int64", "minimum": 0},
+                        "key": {"type": "string"},
+                        "user_id": id_schema(),
+                        "on": {"type": "boolean"},
+                        "pinned": {"type": "boolean"},
+                    },
+                },
+            },
+        },
+    )
+    return component(
+        registry,
+        "TimelineFrame",
+        {
+            "oneOf": [chat, update],
+            "discriminator": {"propertyName": "type", "mapping": {"chat": chat["$ref"], "update": update["$ref"]}},
         },
     )
 
@@ -91,6 +239,20 @@ class MessageObjectFieldSchema(OpenApiSerializerFieldExtension):
 
     def map_serializer_field(self, auto_schema: AutoSchema, direction: str) -> dict[str, Any]:
         return message_ref(auto_schema.registry)
+
+
+class TimelineFrameField(serializers.Field):
+    """For reply shapes in `@extend_schema` only: one `chat` or `update` frame."""
+
+    def to_representation(self, value: Any) -> Any:
+        return value
+
+
+class TimelineFrameFieldSchema(OpenApiSerializerFieldExtension):
+    target_class = TimelineFrameField
+
+    def map_serializer_field(self, auto_schema: AutoSchema, direction: str) -> dict[str, Any]:
+        return timeline_frame_ref(auto_schema.registry)
 
 
 class MessageContentFieldSchema(OpenApiSerializerFieldExtension):

@@ -8,8 +8,18 @@ from rest_framework import serializers
 
 from chatproject.frames import encode
 from chatproject.ids import MAX_ID
-from meta.serializers import IdField, QueryIdField, QueryIntField, StrictCharField
-from send.selectors import HISTORY_LIMIT_DEFAULT, HISTORY_LIMIT_MAX
+from meta.serializers import IdField, QueryIdField, QueryIntField, StrictBooleanField, StrictCharField
+from send.selectors import (
+    EVENTS_LIMIT_DEFAULT,
+    HISTORY_LIMIT_DEFAULT,
+    HISTORY_LIMIT_MAX,
+    SEARCH_LIMIT_DEFAULT,
+    SEARCH_LIMIT_MAX,
+    SEARCH_OFFSET_MAX,
+    SEARCH_QUERY_MAX,
+)
+from send.services import MENTIONS_MAX
+from send.updates import REACTION_KEY_MAX
 
 SEQ_MAX = MAX_ID
 
@@ -25,6 +35,56 @@ class SendMessageInput(serializers.Serializer):
     room_id = IdField()
     content = AnyJSONField()
     client_msg_id = StrictCharField(max_length=64, min_length=1, required=False, allow_null=True)
+    reply_to = IdField(required=False, allow_null=True, help_text="a message of the room you can see")
+    mentions = serializers.ListField(
+        child=IdField(),
+        required=False,
+        max_length=MENTIONS_MAX,
+        help_text=f"user ids of members of the room, at most {MENTIONS_MAX}",
+        error_messages={"not_a_list": "must be a list of user ids"},
+    )
+    mention_all = StrictBooleanField(required=False, default=False, help_text="owner and admins only")
+
+
+class MessageIdInput(serializers.Serializer):
+    message_id = IdField()
+
+
+class EditMessageInput(MessageIdInput):
+    content = AnyJSONField()
+
+
+class ReactInput(MessageIdInput):
+    # The service checks the key (1 to 32 code points, no whitespace or control characters).
+    key = StrictCharField(trim_whitespace=False, allow_blank=True, max_length=4 * REACTION_KEY_MAX)
+    on = StrictBooleanField(required=False, default=True, help_text="false removes the reaction")
+
+
+class PinInput(MessageIdInput):
+    pinned = StrictBooleanField(required=False, default=True, help_text="false unpins")
+
+
+class RoomQuery(serializers.Serializer):
+    room_id = QueryIdField()
+
+
+class EventsQuery(serializers.Serializer):
+    room_id = QueryIdField()
+    after_seq = QueryIntField(min_value=0, max_value=SEQ_MAX, required=False, default=0)
+    limit = QueryIntField(
+        min_value=1,
+        max_value=SEQ_MAX,
+        required=False,
+        default=EVENTS_LIMIT_DEFAULT,
+        help_text="more than 500 is taken as 500",
+    )
+
+
+class SearchQueryInput(serializers.Serializer):
+    q = serializers.CharField(min_length=1, max_length=SEARCH_QUERY_MAX, trim_whitespace=False)
+    room_id = QueryIdField(required=False)
+    limit = QueryIntField(min_value=1, max_value=SEARCH_LIMIT_MAX, required=False, default=SEARCH_LIMIT_DEFAULT)
+    offset = QueryIntField(min_value=0, max_value=SEARCH_OFFSET_MAX, required=False, default=0)
 
 
 class ResendMessageInput(serializers.Serializer):

@@ -1,24 +1,28 @@
-"""Writes of the send service: storing messages and resending them (confirmations and devices
-are `send.positions`)."""
+"""Writes of the send service: storing messages and resending them. Updates of stored messages
+(edit, delete, reactions, pins) are `send.updates`; confirmations and devices `send.positions`."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
+from django.conf import settings
+from django.contrib.postgres.search import SearchVector
 from django.db import IntegrityError, connection, transaction
+from django.db.models import TextField, Value
 from django.utils import timezone
 
 from chatproject.bus import frame_publish, sync_publish
-from chatproject.exceptions import Forbidden, NotFound
+from chatproject.exceptions import Forbidden, InvalidInput, NotFound
 from chatproject.timefmt import iso_utc, unix_ms
-from meta.models import Membership, Room, User
-from meta.selectors import room_sending_check
+from meta.models import Membership, Role, Room, User
+from meta.selectors import history_start_seq, room_sending_check
 from send import metrics
 from send.content import content_validate
-from send.models import Message
+from send.models import Mention, Message
 from send.push import message_publish
-from send.representation import MessageObject, message_object
+from send.representation import MessageDetails, MessageObject, message_object, message_objects
 
 logger = logging.getLogger(__name__)
 
@@ -30,44 +34,112 @@ def _existing_for_client_msg_id(*, sender_id: int, client_msg_id: str | None) ->
     return Message.objects.filter(sender_id=sender_id, client_msg_id=client_msg_id).first()
 
 
-def message_send(*, sender: User, room_id: int, content: Any, client_msg_id: str | None = None) -> MessageObject:
+MENTIONS_MAX = 50
+
+
+def message_send(
+    *,
+    sender: User,
+    room_id: int,
+    content: Any,
+    client_msg_id: str | None = None,
+    reply_to: int | None = None,
+    mentions: Sequence[int] = (),
+    mention_all: bool = False,
+) -> MessageObject:
     """Store a message with the room's next seq and publish it after commit.
 
     Returns once the transaction has committed: the message then reaches every member of the
     room at this moment. With `client_msg_id`, a repeat by the same sender returns the first
-    message and stores and delivers nothing. Raises InvalidInput (content), NotFound (room),
-    Forbidden (not a member, or muted). Emits a `deliver` event to the members' gateways.
+    message and stores and delivers nothing. `reply_to` names a message of the room the sender
+    can see, `mentions` members of the room (at most 50), `mention_all` (owner and admins only)
+    everyone (API.md §8.2). Raises InvalidInput (content, mentions, a reply to another room's
+    message), NotFound (room, a reply to a message the sender cannot see), Forbidden (not a
+    member, muted, mention_all by a member). Emits a `deliver` event to the members' gateways.
     """
     content = content_validate(content)
+    mentioned = sorted(set(mentions))
+    if len(mentioned) > MENTIONS_MAX:
+        raise InvalidInput(
+            f"mentions: at most {MENTIONS_MAX} users", errors={"mentions": [f"at most {MENTIONS_MAX} users"]}
+        )
     try:
         with transaction.atomic():
             seq = _room_seq_next(room_id=room_id)  # locks the room row until commit
             if seq is None:
                 raise NotFound(f"room {room_id} does not exist")
             # The members at this moment: the recipients, and whether the sender is one of them.
-            members = dict(Membership.objects.filter(room_id=room_id).values_list("user_id", "muted_until"))
+            members = {
+                user_id: (muted_until, role)
+                for user_id, muted_until, role in Membership.objects.filter(room_id=room_id).values_list(
+                    "user_id", "muted_until", "role"
+                )
+            }
             if sender.pk not in members:
                 raise Forbidden(f"you are not a member of room {room_id}")
-            muted_until = members[sender.pk]
+            muted_until, role = members[sender.pk]
             if muted_until is not None and muted_until > timezone.now():
                 raise Forbidden(f"you are muted in room {room_id} until {iso_utc(muted_until)}")
             room_sending_check(room_id=room_id, sender_id=sender.pk)  # announcements only, blocks (API.md §9)
+            strangers = [user_id for user_id in mentioned if user_id not in members]
+            if strangers:
+                reason = f"users {strangers} are not members of room {room_id}"
+                raise InvalidInput(f"mentions: {reason}", errors={"mentions": [reason]})
+            if mention_all and role > Role.ADMIN:
+                raise Forbidden(f"only the owner or an admin of room {room_id} can mention everyone")
+            if reply_to is not None:
+                _reply_target_check(sender=sender, room_id=room_id, message_id=reply_to)
             # A repeated client_msg_id fails here on the unique (sender, client_msg_id): the
             # transaction, the seq taken above included, is rolled back.
             message = Message.objects.create(
-                room_id=room_id, sender=sender, seq=seq, client_msg_id=client_msg_id, content=content
+                room_id=room_id,
+                sender=sender,
+                seq=seq,
+                client_msg_id=client_msg_id,
+                content=content,
+                reply_to_id=reply_to,
+                mention_all=mention_all,
+                search_vector=search_vector_of(content),
             )
             # Sending reads the room up to the message (API.md §7.3).
             Membership.objects.filter(room_id=room_id, user_id=sender.pk, read_seq__lt=seq).update(read_seq=seq)
-            obj = message_object(message)
+            if mentioned:
+                Mention.objects.bulk_create(
+                    [Mention(room_id=room_id, message=message, user_id=user_id, seq=seq) for user_id in mentioned]
+                )
+            obj = message_object(message, MessageDetails(mentions={message.pk: mentioned}))
             recipients, sent_at_ms = list(members), unix_ms(message.created_at)
             transaction.on_commit(lambda: _message_committed(message=obj, user_ids=recipients, sent_at_ms=sent_at_ms))
     except IntegrityError:
         existing = _existing_for_client_msg_id(sender_id=sender.pk, client_msg_id=client_msg_id)
         if existing is None:
             raise
-        return message_object(existing)
+        return message_objects([existing])[0]
     return obj
+
+
+def _reply_target_check(*, sender: User, room_id: int, message_id: int) -> None:
+    """`message_id` is a message of the room that the sender can see in history."""
+    target = Message.objects.filter(pk=message_id).values_list("room_id", "seq").first()
+    if target is None:
+        raise NotFound(f"reply_to: message {message_id} does not exist")
+    if target[0] != room_id:
+        raise InvalidInput(
+            f"reply_to: message {message_id} is not in room {room_id}",
+            errors={"reply_to": [f"must be a message of room {room_id}"]},
+        )
+    membership = Membership.objects.select_related("room").get(room_id=room_id, user_id=sender.pk)
+    if target[1] <= history_start_seq(membership=membership):
+        raise NotFound(f"reply_to: message {message_id} does not exist")
+
+
+def search_vector_of(content: dict[str, Any] | None) -> Any:
+    """What a message's `search_vector` column holds: on PostgreSQL the `tsvector` of a text
+    message's text (an SQL expression, computed in the statement that writes the content);
+    None for other messages, for a deleted one, and on other databases."""
+    if connection.vendor != "postgresql" or content is None or content.get("type") != "text":
+        return None
+    return SearchVector(Value(content["text"], output_field=TextField()), config=settings.MESSAGE_SEARCH_CONFIG)
 
 
 def _room_seq_next(*, room_id: int) -> int | None:
@@ -97,7 +169,7 @@ def message_resend(*, user: User, message_id: int) -> MessageObject:
         raise NotFound(f"message {message_id} does not exist")
     if message.sender_id != user.pk:
         raise Forbidden("only the sender of a message may resend it")
-    obj = message_object(message)
+    obj = message_objects([message])[0]
     recipients = list(
         Membership.objects.filter(
             room_id=message.room_id, joined_seq__lt=message.seq, acked_seq__lt=message.seq
@@ -114,10 +186,10 @@ def user_owed_deliver(*, user_id: int) -> None:
 
 
 def pushback_accept(*, target_id: int, frame: dict[str, Any]) -> None:
-    """A gateway could not hand `frame` to `target_id`. A stored message stays owed (its member's
-    confirmed seq never moved), so the user's gateways are asked to sync; any other frame is
-    forwarded to wherever the user is online now."""
-    if frame.get("type") in {"chat", "batch", "ack"}:
+    """A gateway could not hand `frame` to `target_id`. A stored timeline entry (a message or an
+    update) stays owed (its member's confirmed seq never moved), so the user's gateways are
+    asked to sync; any other frame is forwarded to wherever the user is online now."""
+    if frame.get("type") in {"chat", "update", "batch", "ack"}:
         sync_publish(user_ids=[target_id])
     else:
         frame_publish(user_ids=[target_id], frame=frame)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -11,9 +13,22 @@ from rest_framework.views import APIView
 from chatproject.envelope import ok, validated
 from chatproject.permissions import InternalAPIView
 from meta.serializers import IdField, UtcDateTimeField
-from send import selectors, services
-from send.schema import MessageObjectField
-from send.serializers import HistoryQuery, NotifyOnlineInput, PushbackInput, ResendMessageInput, SendMessageInput
+from send import selectors, services, updates
+from send.schema import MessageObjectField, TimelineFrameField
+from send.serializers import (
+    EditMessageInput,
+    EventsQuery,
+    HistoryQuery,
+    MessageIdInput,
+    NotifyOnlineInput,
+    PinInput,
+    PushbackInput,
+    ReactInput,
+    ResendMessageInput,
+    RoomQuery,
+    SearchQueryInput,
+    SendMessageInput,
+)
 
 
 class SendMessageView(APIView):
@@ -24,7 +39,9 @@ class SendMessageView(APIView):
             "The message is stored with the room's next `seq` before the 200: it then reaches every "
             "member of the room at this moment (as `chat` frames; the sender's sockets also get an `ack` "
             "frame). The same `client_msg_id` from the same sender again returns the first message and "
-            "stores nothing."
+            "stores nothing. `reply_to` names a message of the room the sender can see (another room's: "
+            "400; one the sender cannot see: 404); `mentions` members of the room (others: 400); "
+            "`mention_all` the whole room (owner and admins only: else 403)."
         ),
         tags=["send"],
         request=SendMessageInput,
@@ -39,8 +56,10 @@ class SendMessageView(APIView):
                     "client_msg_id": serializers.CharField(allow_null=True),
                 },
             ),
-            403: OpenApiResponse(description="the caller is not a member of the room, or is muted in it"),
-            404: OpenApiResponse(description="no such room"),
+            403: OpenApiResponse(
+                description="the caller is not a member of the room, is muted in it, or may not mention everyone"
+            ),
+            404: OpenApiResponse(description="no such room, or `reply_to` names no message the caller can see"),
         },
     )
     def post(self, request: Request) -> Response:
@@ -50,6 +69,9 @@ class SendMessageView(APIView):
             room_id=data["room_id"],
             content=data["content"],
             client_msg_id=data.get("client_msg_id"),
+            reply_to=data.get("reply_to"),
+            mentions=data.get("mentions") or (),
+            mention_all=data["mention_all"],
         )
         return ok(
             {
@@ -90,9 +112,11 @@ class MessageHistoryView(APIView):
         operation_id="messages",
         summary="A page of a room's history, in seq order",
         description=(
-            "With `after_seq` (and no `before_seq`): the oldest `limit` messages after it, `has_more` "
-            "when newer ones follow. Otherwise the newest `limit` messages (below `before_seq` when "
-            "given), `has_more` when older ones exist. Never before the caller joined."
+            "Every message as it is now (edited, reacted to, pinned; a deleted one keeps its place "
+            "with `deleted` true and `content` null). With `after_seq` (and no `before_seq`): the oldest "
+            "`limit` messages after it, `has_more` when newer ones follow. Otherwise the newest `limit` "
+            "messages (below `before_seq` when given), `has_more` when older ones exist. Never before "
+            "the caller joined."
         ),
         tags=["send"],
         parameters=[HistoryQuery],
@@ -151,3 +175,213 @@ class NotifyOnlineView(InternalAPIView, APIView):
         data = validated(NotifyOnlineInput, request.data)
         services.user_owed_deliver(user_id=data["target_id"])
         return ok(msg="delivery scheduled", status=202)
+
+
+# --- the timeline: updates, events, search, pins (API.md §7.1, §8) ---------------------------
+
+
+def _update_reply(name: str) -> Any:
+    return inline_serializer(
+        name,
+        {
+            "message": MessageObjectField(help_text="the message after the request"),
+            "seq": serializers.IntegerField(
+                allow_null=True, help_text="the update's seq in the room's timeline; null when nothing changed"
+            ),
+        },
+    )
+
+
+def _updated(result: updates.UpdateResult, changed: str, unchanged: str) -> Response:
+    return ok({"message": result.message, "seq": result.seq}, changed if result.seq is not None else unchanged)
+
+
+_UPDATE_404 = OpenApiResponse(
+    description="no such message, or one the caller cannot see (not a member of its room, or joined after it)"
+)
+
+
+class EditMessageView(APIView):
+    @extend_schema(
+        operation_id="edit_message",
+        summary="Edit your message",
+        description=(
+            "The sender only, within `MESSAGE_EDIT_WINDOW_SECONDS` of sending (default a day; 0: no limit), "
+            "with content of the same `type`. Takes the room's next seq: every member receives an `update` "
+            'frame with `payload.event` "edit". The same content again changes nothing (`seq` null).'
+        ),
+        tags=["send"],
+        request=EditMessageInput,
+        responses={
+            200: _update_reply("EditMessageData"),
+            403: OpenApiResponse(description="not the sender, or the edit window has passed"),
+            404: _UPDATE_404,
+            409: OpenApiResponse(description="the message was deleted"),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        data = validated(EditMessageInput, request.data)
+        result = updates.message_edit(actor=request.user, message_id=data["message_id"], content=data["content"])
+        return _updated(result, "message edited", "nothing to change")
+
+
+class DeleteMessageView(APIView):
+    @extend_schema(
+        operation_id="delete_message",
+        summary="Delete a message for everyone",
+        description=(
+            "Its sender within `MESSAGE_DELETE_WINDOW_SECONDS` (default a day; 0: no limit), or at any time "
+            "a member who outranks the sender (the owner anyone's, an admin plain members'). The content is "
+            "erased from the database (with its search entry, edit history, mentions, reactions and pin); "
+            "the message keeps its place with `deleted` true. Every member receives an `update` frame with "
+            '`payload.event` "delete" and `payload.by`. Deleting a deleted message changes nothing.'
+        ),
+        tags=["send"],
+        request=MessageIdInput,
+        responses={
+            200: _update_reply("DeleteMessageData"),
+            403: OpenApiResponse(description="neither the sender within the window nor someone who outranks them"),
+            404: _UPDATE_404,
+        },
+    )
+    def post(self, request: Request) -> Response:
+        data = validated(MessageIdInput, request.data)
+        result = updates.message_delete(actor=request.user, message_id=data["message_id"])
+        return _updated(result, "message deleted", "already deleted")
+
+
+class ReactView(APIView):
+    @extend_schema(
+        operation_id="react",
+        summary="Add or remove your reaction to a message",
+        description=(
+            "`key`: one emoji or a short token, 1 to 32 code points, no whitespace or control characters; "
+            "`on` false removes it. At most 20 different keys per message. Every member receives an `update` "
+            'frame with `payload.event` "reaction" (`key`, `user_id`, `on`). A reaction already there (or '
+            "already gone) changes nothing."
+        ),
+        tags=["send"],
+        request=ReactInput,
+        responses={
+            200: _update_reply("ReactData"),
+            404: _UPDATE_404,
+            409: OpenApiResponse(description="the message was deleted, or has 20 different reactions already"),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        data = validated(ReactInput, request.data)
+        result = updates.message_react(
+            actor=request.user, message_id=data["message_id"], key=data["key"], on=data["on"]
+        )
+        return _updated(result, "reaction recorded", "nothing to change")
+
+
+class PinView(APIView):
+    @extend_schema(
+        operation_id="pin",
+        summary="Pin or unpin a message",
+        description=(
+            "Owner and admins only; at most 50 pinned messages per room. Every member receives an `update` "
+            'frame with `payload.event` "pin" (`pinned`). Pinning a pinned message changes nothing.'
+        ),
+        tags=["send"],
+        request=PinInput,
+        responses={
+            200: _update_reply("PinData"),
+            403: OpenApiResponse(description="the caller is neither owner nor admin of the room"),
+            404: _UPDATE_404,
+            409: OpenApiResponse(description="the message was deleted, or the room has 50 pinned messages"),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        data = validated(PinInput, request.data)
+        result = updates.message_pin(actor=request.user, message_id=data["message_id"], pinned=data["pinned"])
+        return _updated(result, "message pinned" if data["pinned"] else "message unpinned", "nothing to change")
+
+
+class PinsView(APIView):
+    @extend_schema(
+        operation_id="pins",
+        summary="A room's pinned messages",
+        description="Most recently pinned first; only messages the caller can see.",
+        tags=["send"],
+        parameters=[RoomQuery],
+        responses={
+            200: inline_serializer("PinsData", {"messages": serializers.ListField(child=MessageObjectField())}),
+            403: OpenApiResponse(description="the caller is not a member of the room"),
+            404: OpenApiResponse(description="no such room"),
+        },
+    )
+    def get(self, request: Request) -> Response:
+        query = validated(RoomQuery, request.query_params)
+        return ok({"messages": selectors.pins_list(user_id=request.user.pk, room_id=query["room_id"])})
+
+
+class EventsView(APIView):
+    @extend_schema(
+        operation_id="events",
+        summary="A room's timeline: messages and updates, in seq order",
+        description=(
+            "The `chat` and `update` frames (as on the WebSocket, docs/websocket.md) with seq above "
+            "`after_seq`, oldest first, from the caller's join onward, each message as it is now (an "
+            "update of a message the caller cannot see has `payload.message` null). `last_seq` is the "
+            "room's newest seq (updates count); `has_more` tells whether entries up to it remain: ask "
+            "again with `after_seq` the last event's seq."
+        ),
+        tags=["send"],
+        parameters=[EventsQuery],
+        responses={
+            200: inline_serializer(
+                "EventsData",
+                {
+                    "events": serializers.ListField(child=TimelineFrameField()),
+                    "last_seq": serializers.IntegerField(min_value=0),
+                    "has_more": serializers.BooleanField(),
+                },
+            ),
+            403: OpenApiResponse(description="the caller is not a member of the room"),
+            404: OpenApiResponse(description="no such room"),
+        },
+    )
+    def get(self, request: Request) -> Response:
+        query = validated(EventsQuery, request.query_params)
+        page = selectors.room_events(
+            user_id=request.user.pk,
+            room_id=query["room_id"],
+            after_seq=query["after_seq"],
+            limit=min(query["limit"], selectors.EVENTS_LIMIT_MAX),
+        )
+        return ok({"events": page.events, "last_seq": page.last_seq, "has_more": page.has_more})
+
+
+class SearchView(APIView):
+    @extend_schema(
+        operation_id="search_messages",
+        summary="Full-text search of your rooms' text messages",
+        description=(
+            "Text messages of the caller's rooms (of `room_id` only, when given), from the caller's join "
+            "onward, never deleted ones, newest first. On PostgreSQL `q` is a web search query (words match "
+            'whole words in the forms the text search configuration knows, "quoted phrases", `or`, '
+            "`-word`); on SQLite every word of `q` must occur in the text."
+        ),
+        tags=["send"],
+        parameters=[SearchQueryInput],
+        responses={
+            200: inline_serializer(
+                "SearchMessagesData",
+                {"messages": serializers.ListField(child=MessageObjectField()), "has_more": serializers.BooleanField()},
+            ),
+            403: OpenApiResponse(description="the caller is not a member of `room_id`"),
+            404: OpenApiResponse(description="no such room"),
+        },
+    )
+    def get(self, request: Request) -> Response:
+        query = validated(SearchQueryInput, request.query_params)
+        page = selectors.message_search(
+            user_id=request.user.pk,
+            q=query["q"],
+            room_id=query.get("room_id"),
+            limit=query["limit"],
+            offset=query["offset"],
+        )
+        return ok({"messages": page.messages, "has_more": page.has_more})

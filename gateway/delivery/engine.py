@@ -209,11 +209,15 @@ class DeliveryEngine:
         if kind == "deliver":
             room_id, seq, msg_id, frame = event["room_id"], event["seq"], event["msg_id"], event["frame"]
             resend, update = bool(event.get("resend")), bool(event.get("update"))
+            # Users who may not see the target of an update get its frame without it.
+            hidden_frame = event.get("hidden_frame")
+            hidden = set(event.get("hidden_users") or ()) if hidden_frame is not None else set()
             handed = acks = 0
             for user_id in event["users"]:
+                text = hidden_frame if user_id in hidden else frame
                 for socket in sockets_of(user_id):
                     await socket.deliver(
-                        room_id=room_id, seq=seq, msg_id=msg_id, frame=frame, resend=resend, update=update
+                        room_id=room_id, seq=seq, msg_id=msg_id, frame=text, resend=resend, update=update
                     )
                     handed += 1
             ack, sender = event.get("ack"), event.get("sender_id")

@@ -18,7 +18,11 @@ import {
   roleName,
   safeHttpUrl,
 } from '../../gateway/static/gateway/format.js';
+import { createLifecycle } from '../../gateway/static/gateway/lifecycle.js';
+import { mentionCandidates, mentionQuery, mentionsIn } from '../../gateway/static/gateway/mentions.js';
 import { describeArrivals } from '../../gateway/static/gateway/messages.js';
+import { QUICK_REACTIONS, reactedByMe, toggledOn } from '../../gateway/static/gateway/reactions.js';
+import { snippet } from '../../gateway/static/gateway/replies.js';
 import { ChatSocket } from '../../gateway/static/gateway/socket.js';
 import * as S from '../../gateway/static/gateway/state.js';
 import {
@@ -86,6 +90,13 @@ describe('Timeline', () => {
       seq: 9,
       created_at: '2026-11-23T10:04:05.123Z',
       client_msg_id: 'c1',
+      reply_to: 5,
+      mentions: [2],
+      mention_all: false,
+      edited_at: null,
+      deleted: false,
+      reactions: [{ key: '👍', count: 1, user_ids: [2] }],
+      pinned: true,
       payload: { type: 'text', text: 'hi' },
     };
     assert.deepEqual(messageFromFrame(frame), {
@@ -96,7 +107,37 @@ describe('Timeline', () => {
       client_msg_id: 'c1',
       created_at: '2026-11-23T10:04:05.123Z',
       content: { type: 'text', text: 'hi' },
+      reply_to: 5,
+      mentions: [2],
+      mention_all: false,
+      edited_at: null,
+      deleted: false,
+      reactions: [{ key: '👍', count: 1, user_ids: [2] }],
+      pinned: true,
     });
+  });
+
+  test('a chat frame of the original design gets the fields of a message nothing happened to', () => {
+    const frame = { id: 7, type: 'chat', room_id: 3, sender_id: 4, seq: 9, created_at: 'x', payload: { type: 'text', text: 'hi' } };
+    const message = messageFromFrame(frame);
+    assert.deepEqual(
+      [message.reply_to, message.mentions, message.mention_all, message.edited_at, message.deleted, message.reactions, message.pinned],
+      [null, [], false, null, false, [], false],
+    );
+    assert.notEqual(message.mentions, messageFromFrame(frame).mentions); // never shared between messages
+  });
+
+  test('an update takes a known message’s newer state in place, and ignores one not loaded', () => {
+    const timeline = new Timeline();
+    timeline.add(message(11, 1));
+    timeline.add(message(12, 2));
+    const stored = timeline.byId.get(11);
+    const edited = timeline.update(message(11, 1, { content: { type: 'text', text: 'new' }, edited_at: 'later' }));
+    assert.equal(edited, stored);
+    assert.equal(timeline.messages[0].content.text, 'new');
+    assert.deepEqual(timeline.messages.map((m) => m.id), [11, 12]);
+    assert.equal(timeline.update(message(99, 5)), null);
+    assert.equal(timeline.has(99), false);
   });
 });
 
@@ -169,7 +210,7 @@ describe('Timeline paging', () => {
 
   test('the send reply becomes the message object, sent by this user', () => {
     const reply = { msgID: 31, room_id: 4, seq: 12, client_msg_id: 'web-1', created_at: '2026-11-23T10:04:05Z' };
-    assert.deepEqual(messageFromSendReply(reply, { type: 'text', text: 'hi' }, 9), {
+    assert.deepEqual(messageFromSendReply(reply, { type: 'text', text: 'hi' }, 9, { reply_to: 30, mentions: [3] }), {
       id: 31,
       room_id: 4,
       sender_id: 9,
@@ -177,6 +218,13 @@ describe('Timeline paging', () => {
       client_msg_id: 'web-1',
       created_at: '2026-11-23T10:04:05Z',
       content: { type: 'text', text: 'hi' },
+      reply_to: 30,
+      mentions: [3],
+      mention_all: false,
+      edited_at: null,
+      deleted: false,
+      reactions: [],
+      pinned: false,
     });
   });
 });
@@ -438,6 +486,95 @@ describe('format helpers', () => {
     assert.deepEqual([0, 1, 2, 7].map(roleName), ['owner', 'admin', 'member', 'member']);
     assert.equal(formatTime('not a date'), '');
     assert.notEqual(formatTime(new Date().toISOString()), '');
+  });
+});
+
+describe('the life of a message', () => {
+  const members = [
+    { user_id: 1, username: 'alice', nickname: 'Ali', role: 0 },
+    { user_id: 2, username: 'bob', nickname: '', role: 2 },
+    { user_id: 3, username: 'bobby.t', nickname: 'Rob', role: 1 },
+  ];
+
+  test('the @word being typed is found before the caret, not inside an address', () => {
+    assert.deepEqual(mentionQuery('hi @bo', 6), { start: 3, query: 'bo' });
+    assert.deepEqual(mentionQuery('@', 1), { start: 0, query: '' });
+    assert.equal(mentionQuery('mail me@bob', 11), null);
+    assert.equal(mentionQuery('hi @bob there', 13), null);
+  });
+
+  test('candidates: members by username or nickname prefix, all for managers, never oneself', () => {
+    assert.deepEqual(mentionCandidates(members, 'bo', { me: 1 }).map((c) => c.username), ['bob', 'bobby.t']);
+    assert.deepEqual(mentionCandidates(members, 'ro', { me: 1 }).map((c) => c.username), ['bobby.t']);
+    assert.deepEqual(mentionCandidates(members, '', { me: 2, canAll: true }).map((c) => c.user_id), [null, 1, 3]);
+    assert.deepEqual(mentionCandidates(members, 'a', { me: 2 }).map((c) => c.user_id), [1]);
+  });
+
+  test('a text’s mentions: members named once each, ascending; @all only for managers', () => {
+    assert.deepEqual(mentionsIn('@bobby.t and @alice, and @bob. @bob @nobody', members), { mentions: [1, 2, 3], mention_all: false });
+    assert.deepEqual(mentionsIn('@all come', members, { canAll: true }), { mentions: [], mention_all: true });
+    assert.deepEqual(mentionsIn('@all come', members, { canAll: false }), { mentions: [], mention_all: false });
+    assert.deepEqual(mentionsIn('no one', members), { mentions: [], mention_all: false });
+  });
+
+  test('reactions: mine when named, a pick toggles, and the quick ones are emoji', () => {
+    const msg = message(1, 1, { reactions: [{ key: '👍', count: 2, user_ids: [5, 6] }] });
+    assert.equal(reactedByMe(msg.reactions[0], 6), true);
+    assert.equal(reactedByMe(msg.reactions[0], 7), false);
+    assert.equal(toggledOn(msg, '👍', 6), false);
+    assert.equal(toggledOn(msg, '👍', 7), true);
+    assert.equal(toggledOn(msg, '🎉', 6), true);
+    assert.equal(QUICK_REACTIONS.length, 6);
+  });
+
+  test('a snippet cuts text down and names other kinds; a deleted message says so', () => {
+    assert.equal(snippet(message(1, 1, { content: { type: 'text', text: '  many\n words ' } })), 'many words');
+    assert.equal(snippet(message(1, 1, { content: { type: 'text', text: 'x'.repeat(200) } })).length, 120);
+    assert.equal(snippet(message(1, 1, { content: { type: 'file', url: 'https://x/y', file_name: 'r.pdf' } })), 'a file: r.pdf');
+    assert.equal(snippet(message(1, 1, { deleted: true, content: null })), 'a deleted message');
+  });
+
+  test('updates are taken in once and never overtaken by an older state', () => {
+    const state = S.createState();
+    S.signIn(state, { user_id: 2, username: 'bob' });
+    S.timelineOf(state, 1).add(message(11, 1));
+    S.timelineOf(state, 1).add(message(12, 2, { reply_to: 11 }));
+    const redrawn = [];
+    const pinsSeen = [];
+    const life = createLifecycle({
+      state,
+      api: {},
+      redraw: (m) => redrawn.push(m.id),
+      reveal: async () => null,
+      openRoom: async () => {},
+      replies: { changed: () => {} },
+      pinsChanged: (m, event) => pinsSeen.push([m.id, event]),
+    });
+    const edited = (text, extra = {}) => message(11, 1, { content: { type: 'text', text }, edited_at: 'now', ...extra });
+    life.receiveUpdates([{ id: 11, type: 'update', room_id: 1, sender_id: 3, seq: 5, payload: { event: 'edit', message: edited('v2') } }], { live: false });
+    assert.equal(S.timelineOf(state, 1).byId.get(11).content.text, 'v2');
+    assert.deepEqual(redrawn, [11, 12]); // the message, and the reply that quotes it
+    life.apply(edited('v1'), 4, 'edit'); // the reply to an earlier call, overtaken: left out
+    life.apply(edited('v2'), null, null); // a call that changed nothing: nothing newer to show
+    assert.equal(S.timelineOf(state, 1).byId.get(11).content.text, 'v2');
+    life.apply(edited('v2', { pinned: true }), 6, 'pin');
+    assert.deepEqual(pinsSeen.at(-1), [11, 'pin']);
+    const frameWithout = { id: 11, type: 'update', room_id: 1, sender_id: 3, seq: 7, payload: { event: 'reaction', message: null } };
+    life.receiveUpdates([frameWithout], { live: false }); // a message this user may not see: nothing to draw
+    assert.equal(S.timelineOf(state, 1).byId.get(11).pinned, true);
+  });
+
+  test('who may do what to a message', () => {
+    const state = S.createState();
+    S.signIn(state, { user_id: 3, username: 'bobby.t' });
+    S.setRooms(state, [{ id: 1, name: 'g', is_group: true, role: 1, last_seq: 0 }]);
+    S.setMembers(state, 1, members);
+    const life = createLifecycle({ state, api: {}, redraw: () => {}, reveal: async () => null, openRoom: async () => {}, replies: {}, pinsChanged: () => {} });
+    const by = (sender, extra = {}) => message(9, 1, { sender_id: sender, ...extra });
+    assert.deepEqual(life.allowed(by(3)), { reply: true, react: true, edit: true, delete: true, pin: true });
+    assert.deepEqual(life.allowed(by(2)), { reply: true, react: true, edit: false, delete: true, pin: true }); // an admin, a member's
+    assert.deepEqual(life.allowed(by(1)), { reply: true, react: true, edit: false, delete: false, pin: true }); // the owner's
+    assert.deepEqual(life.allowed(by(3, { deleted: true, content: null })), { reply: false, react: false, edit: false, delete: false, pin: false });
   });
 });
 
@@ -723,6 +860,7 @@ describe('ChatSocket', () => {
       onStatus: (state, text) => events.push(['status', state, text]),
       onOpen: () => events.push(['open']),
       onMessages: (messages, { live }) => events.push(['messages', messages.map((m) => m.id), live]),
+      onUpdates: (frames, { live }) => events.push(['updates', frames.map((f) => f.seq), live]),
       onAck: (frame) => events.push(['ack', frame.id]),
       onNotice: (frame) => events.push(['notice', frame.payload.event]),
       onError: (payload) => events.push(['error', payload.code]),
@@ -802,6 +940,26 @@ describe('ChatSocket', () => {
     ws.serverSends(chat(13, 1, 3)); // a redelivery: nothing new to confirm
     mock.timers.tick(100);
     assert.equal(ws.sent.length, 2);
+  });
+
+  test('hands over update frames, live and batched, and confirms them with the messages', async () => {
+    socket.start();
+    await settle();
+    const [ws] = FakeWebSocket.instances;
+    ws.serverSends(WELCOME);
+    const update = (seq) => ({ id: 11, type: 'update', room_id: 1, sender_id: 3, seq, created_at: 'x', payload: { event: 'edit', message: null } });
+    ws.serverSends({ id: -1, type: 'batch', room_id: 0, sender_id: 0, payload: [chat(11, 1, 1), update(2), chat(12, 1, 3), update(4)] });
+    ws.serverSends(update(5));
+    assert.deepEqual(
+      events.filter((e) => e[0] === 'messages' || e[0] === 'updates'),
+      [
+        ['messages', [11, 12], false],
+        ['updates', [2, 4], false],
+        ['updates', [5], true],
+      ],
+    );
+    mock.timers.tick(100);
+    assert.deepEqual(ws.sent, [{ type: 'ack', room_id: 1, seq: 5 }]);
   });
 
   test('passes notices, acks and errors on, and ignores what it does not know', async () => {

@@ -27,11 +27,11 @@ SCRIPT_TIMEOUT_SECONDS = 90
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
-def run_script(node: str, base_url: str, shots: Path) -> tuple[int, str]:
+def run_script(node: str, base_url: str, shots: Path, script: str = "tests/browser/chat_e2e.mjs") -> tuple[int, str]:
     """Run the script in its own process group, so that a timeout also ends its Chromium."""
     env = {**os.environ, "CHROMIUM_PATH": str(chromium_path()), "CHAT_E2E_SUFFIX": "e2e"}
     process = subprocess.Popen(
-        [node, "tests/browser/chat_e2e.mjs", base_url, str(shots)],
+        [node, script, base_url, str(shots)],
         cwd=repo_root(),
         env=env,
         stdout=subprocess.PIPE,

@@ -67,6 +67,12 @@ def test_root_refuses_other_methods_in_the_envelope(api):
         ("/static/gateway/safety.js", "text/javascript"),
         ("/static/gateway/settings.js", "text/javascript"),
         ("/static/gateway/uploads.js", "text/javascript"),
+        ("/static/gateway/lifecycle.js", "text/javascript"),
+        ("/static/gateway/reactions.js", "text/javascript"),
+        ("/static/gateway/replies.js", "text/javascript"),
+        ("/static/gateway/mentions.js", "text/javascript"),
+        ("/static/gateway/pins.js", "text/javascript"),
+        ("/static/gateway/search.js", "text/javascript"),
         ("/static/gateway/chat.css", "text/css"),
     ],
 )

@@ -34,6 +34,7 @@ from tests.cluster.conftest import (
     register_and_login,
     run_manage,
 )
+from tests.send.conftest import FRESH_FIELDS
 from tests.support.servers import ServerProcess, wait_until
 
 NAMES = ("send", "meta", "registry", "gw-1", "gw-2")
@@ -163,6 +164,7 @@ def test_the_cluster_serves_delivers_and_stops_cleanly_on_ctrl_c():
                 "seq": 1,
                 "created_at": sent["created_at"],
                 "client_msg_id": "c-1",
+                **FRESH_FIELDS,
                 "payload": content,
             }
 

@@ -14,6 +14,7 @@ import websocket
 
 from registry.models import GatewayInstance, SendInstance
 from tests.cluster.conftest import authed, close_code, next_chat, open_socket, register_and_login
+from tests.send.conftest import FRESH_FIELDS
 from tests.support.servers import running_server, wait_until
 
 pytestmark = [pytest.mark.crossprocess, pytest.mark.django_db(transaction=True), pytest.mark.timeout(60)]
@@ -56,6 +57,7 @@ def test_uvicorn_serves_http_and_websocket_and_stops_with_1001(signum):
                 "seq": 1,
                 "created_at": reply["data"]["created_at"],
                 "client_msg_id": "u-1",
+                **FRESH_FIELDS,
                 "payload": content,
             }
             bob.send(json.dumps({"type": "ping"}))

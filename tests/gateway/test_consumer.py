@@ -15,6 +15,7 @@ from meta.models import Membership, User
 from meta.tokens import access_token_for_user
 from send.models import Message
 from tests.conftest import INTERNAL_TOKEN
+from tests.send.conftest import FRESH_FIELDS
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -151,6 +152,7 @@ async def test_message_reaches_members_and_the_sender_gets_chat_and_ack(connect)
         "seq": 1,
         "created_at": sent["created_at"],
         "client_msg_id": "c-1",
+        **FRESH_FIELDS,
         "payload": {"type": "text", "text": "hello"},
     }
     assert await b.frame() == expected_chat

@@ -13,7 +13,7 @@ from django.utils import timezone
 from meta.models import Membership, User
 from reports.models import ModerationAction, Report
 from reports.services import report_create
-from send.models import Message
+from send.models import Message, MessageUpdate
 from tests.meta_admin.conftest import result_rows, shown
 
 pytestmark = pytest.mark.django_db
@@ -132,32 +132,43 @@ def test_dismiss_closes_an_open_report_once(staff_client, scene):
     assert log_of(first) == [("moderator", "dismiss", None)]
 
 
-def test_delete_message_erases_it_through_the_send_app(staff_client, scene):
+def test_delete_message_erases_it_for_everyone_through_the_send_app(
+    staff_client, scene, django_capture_on_commit_callbacks
+):
     first = report(scene)
-    with mock.patch("reports.services.message_erase_as_staff") as erase:
+    with mock.patch("send.updates.update_publish") as publish, django_capture_on_commit_callbacks(execute=True):
         assert shown(act(staff_client, "delete_message", [first])) == [
             ("success", f"Report #{first.pk}: deleted the message.")
         ]
-    erase.assert_called_once_with(message_id=scene.message_id)
+    message = Message.objects.get(pk=scene.message_id)
+    assert message.content is None and message.deleted_at is not None
+    update = MessageUpdate.objects.get(message=message)
+    assert (update.event, update.by_staff, update.actor.username, update.payload) == (
+        "delete",
+        True,
+        "moderator",
+        {"by": 0},
+    )
+    publish.assert_called_once()
+    assert publish.call_args.kwargs["frame"]["payload"]["event"] == "delete"
     first.refresh_from_db()
     assert first.status == "actioned"
     assert log_of(first) == [("moderator", "delete_message", None)]
+    page = staff_client.get(f"{QUEUE}{first.pk}/change/").content.decode()
+    assert "the message was deleted" in page
 
 
-def test_delete_message_until_issue_12_is_merged_says_so_and_changes_nothing(staff_client, scene):
-    first = report(scene)
-    messages = shown(act(staff_client, "delete_message", [first]))
+def test_delete_message_of_an_already_deleted_message_says_so_and_changes_nothing(staff_client, scene):
+    first, second = report(scene), report(scene, reporter=scene.owner)
+    act(staff_client, "delete_message", [first])
+    messages = shown(act(staff_client, "delete_message", [second]))
     assert messages == [
-        (
-            "error",
-            f"Could not delete the message of report #{first.pk}: deleting messages is not available yet "
-            "(it comes with message deletion, issue 12)",
-        )
+        ("error", f"Could not delete the message of report #{second.pk}: the message is already deleted")
     ]
-    first.refresh_from_db()
-    assert first.status == "open"
-    assert not ModerationAction.objects.exists()
-    assert Message.objects.filter(pk=scene.message_id).exists()
+    second.refresh_from_db()
+    assert second.status == "open"
+    assert MessageUpdate.objects.filter(message_id=scene.message_id).count() == 1
+    assert ModerationAction.objects.count() == 1
 
 
 def test_a_refused_action_records_nothing(staff_client, scene):

@@ -17,10 +17,22 @@ from rest_framework.test import APIClient
 
 from meta.models import Room, User
 from meta.services import room_create
-from tests.support.envelope import assert_ok  # noqa: F401 (re-exported for the tests)
+from meta.tokens import access_token_for_user
+from tests.support.envelope import assert_ok
 
 FIXED_NOW = datetime(2026, 11, 23, 10, 4, 5, 123456, tzinfo=UTC)
 FIXED_NOW_WIRE = "2026-11-23T10:04:05.123Z"
+
+# The fields of API.md §8.1 of a message as it is sent: no reply, no mention, nothing happened to it.
+FRESH_FIELDS: dict[str, Any] = {
+    "reply_to": None,
+    "mentions": [],
+    "mention_all": False,
+    "edited_at": None,
+    "deleted": False,
+    "reactions": [],
+    "pinned": False,
+}
 
 SEND = "/api/chat/send_message"
 RESEND = "/api/chat/resend_message"
@@ -44,6 +56,8 @@ class Group:
     def client(self, user: User) -> APIClient:
         """A new APIClient with `user`'s access token (a new one per call: threads share none)."""
         client = APIClient()
+        if user.pk not in self.tokens:
+            self.tokens[user.pk] = access_token_for_user(user=user)
         client.credentials(HTTP_AUTHORIZATION=f"Bearer {self.tokens[user.pk]}")
         return client
 
@@ -91,3 +105,60 @@ def assert_error(response: Response, status: int, msg: str, *, errors: dict[str,
     if errors is not None:
         expected["errors"] = errors
     assert body == expected
+
+
+# --- the life of a message (API.md §8) ----------------------------------------------------------
+
+EDIT = "/api/chat/edit_message"
+DELETE = "/api/chat/delete_message"
+REACT = "/api/chat/react"
+PIN = "/api/chat/pin"
+PINS = "/api/chat/pins"
+EVENTS = "/api/chat/events"
+SEARCH = "/api/chat/search"
+
+
+def sent(group: Group, sender: User, body: str = "hello", **extra: Any) -> dict[str, Any]:
+    """A text message `sender` sends to the group through the API: the reply's `data`."""
+    return assert_ok(send(group.client(sender), group.room.pk, text(body), **extra))["data"]
+
+
+def edit(client: APIClient, message_id: Any, content: Any) -> Response:
+    return post_json(client, EDIT, {"message_id": message_id, "content": content})
+
+
+def delete(client: APIClient, message_id: Any) -> Response:
+    return post_json(client, DELETE, {"message_id": message_id})
+
+
+def react(client: APIClient, message_id: Any, key: Any, **extra: Any) -> Response:
+    return post_json(client, REACT, {"message_id": message_id, "key": key, **extra})
+
+
+def pin(client: APIClient, message_id: Any, **extra: Any) -> Response:
+    return post_json(client, PIN, {"message_id": message_id, **extra})
+
+
+def updated(response: Response) -> tuple[dict[str, Any], int | None]:
+    """The `message` and `seq` of an update's 200 reply."""
+    data = assert_ok(response)["data"]
+    assert set(data) == {"message", "seq"}
+    return data["message"], data["seq"]
+
+
+@pytest.fixture
+def updates_published(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    """Every call of `update_publish` made by the update services (after commit), in order."""
+    calls: list[dict[str, Any]] = []
+
+    def record(**kwargs: Any) -> None:
+        calls.append(
+            {
+                **kwargs,
+                "user_ids": sorted(kwargs["user_ids"]),
+                "hidden_user_ids": sorted(kwargs["hidden_user_ids"]),
+            }
+        )
+
+    monkeypatch.setattr("send.updates.update_publish", record)
+    return calls

@@ -14,7 +14,7 @@ from meta.services import member_add
 from send.models import Message
 from send.services import message_send
 from tests.conftest import MISSING_TOKEN_MSG
-from tests.send.conftest import FIXED_NOW_WIRE, HISTORY, Group, assert_error, assert_ok, frozen_now, text
+from tests.send.conftest import FIXED_NOW_WIRE, FRESH_FIELDS, HISTORY, Group, assert_error, assert_ok, frozen_now, text
 
 pytestmark = pytest.mark.django_db
 
@@ -59,6 +59,7 @@ def test_message_objects_have_the_canonical_shape(group: Group) -> None:
                     "client_msg_id": "c1",
                     "created_at": FIXED_NOW_WIRE,
                     "content": {"type": "text", "text": "one"},
+                    **FRESH_FIELDS,
                 },
                 {
                     "id": second.pk,
@@ -68,6 +69,7 @@ def test_message_objects_have_the_canonical_shape(group: Group) -> None:
                     "client_msg_id": None,
                     "created_at": FIXED_NOW_WIRE,
                     "content": {"type": "file", "url": "https://x.example/r.pdf", "file_name": "r.pdf", "size": 10},
+                    **FRESH_FIELDS,
                 },
             ],
             "has_more": False,

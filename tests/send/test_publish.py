@@ -17,7 +17,7 @@ from chatproject.bus import gateway_channel
 from meta.models import Membership
 from registry.services import gateway_register, user_connect
 from send.models import Message
-from tests.send.conftest import Group, assert_ok, send, text
+from tests.send.conftest import FRESH_FIELDS, Group, assert_ok, send, text
 
 pytestmark = pytest.mark.django_db
 
@@ -53,6 +53,7 @@ def test_a_stored_message_is_published_once_to_all_members_after_commit(
                 "client_msg_id": "m1",
                 "created_at": data["created_at"],
                 "content": {"type": "text", "text": "hi"},
+                **FRESH_FIELDS,
             },
             "user_ids": sorted(group.member_ids),
             "resend": False,
@@ -140,6 +141,7 @@ def test_events_reach_the_channel_of_each_gateway_holding_a_member(
         "seq": 1,
         "created_at": data["created_at"],
         "client_msg_id": "k",
+        **FRESH_FIELDS,
         "payload": {"type": "text", "text": "big"},
     }
     ack = {

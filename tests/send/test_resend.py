@@ -21,7 +21,7 @@ from send.models import Message
 from send.representation import message_object
 from send.services import message_send
 from tests.conftest import MISSING_TOKEN_MSG
-from tests.send.conftest import RESEND, Group, assert_error, assert_ok, post_json, text
+from tests.send.conftest import FRESH_FIELDS, RESEND, Group, assert_error, assert_ok, post_json, text
 
 pytestmark = pytest.mark.django_db
 
@@ -143,6 +143,7 @@ def test_resend_reaches_the_gateways_without_an_ack_frame(group: Group) -> None:
             "seq": 1,
             "created_at": message_object(message)["created_at"],
             "client_msg_id": None,
+            **FRESH_FIELDS,
             "payload": {"type": "text", "text": "again"},
         },
         "ack": None,

@@ -17,8 +17,18 @@ from tests.support.servers import ServerProcess
 
 
 class ChatClient:
-    def __init__(self, *, name: str, token: str, user_id: int, registry: ServerProcess, acks: bool) -> None:
+    def __init__(
+        self,
+        *,
+        name: str,
+        token: str,
+        user_id: int,
+        registry: ServerProcess,
+        acks: bool,
+        gateway: ServerProcess | None = None,
+    ) -> None:
         self.name = name
+        self.gateway = gateway  # connect to this gateway rather than the one the registry names
         self.token = token
         self.user_id = user_id
         self.registry = registry
@@ -56,6 +66,20 @@ class ChatClient:
                 out.append(frame)
         return out
 
+    def timeline(self, room_id: int) -> list[dict[str, Any]]:
+        """The room's `chat` and `update` frames, batches unpacked, each seq once (the first
+        kept), in arrival order."""
+        with self._lock:
+            frames = list(self.frames)
+        seen: set[int] = set()
+        out = []
+        for frame in frames:
+            for entry in frame["payload"] if frame.get("type") == "batch" else [frame]:
+                if entry.get("type") in {"chat", "update"} and entry["room_id"] == room_id and entry["seq"] not in seen:
+                    seen.add(entry["seq"])
+                    out.append(entry)
+        return out
+
     # --- connection -----------------------------------------------------------------------
 
     def start(self) -> ChatClient:
@@ -77,6 +101,8 @@ class ChatClient:
                 status, body = self.registry.get(f"/registry/gateway/available?user_id={self.user_id}")
                 if status == 200:
                     data = body["data"]
+                    if self.gateway is not None:
+                        data = {"address": "127.0.0.1", "port": self.gateway.port, "gateway_id": self.gateway.name}
                     url = f"ws://{data['address']}:{data['port']}/api/ws" + ("?ack=1" if self.acks else "")
                     ws = websocket.create_connection(
                         url, header=[f"Authorization: Bearer {self.token}"], timeout=5, enable_multithread=True
@@ -112,8 +138,8 @@ class ChatClient:
             frame = json.loads(raw)
             with self._lock:
                 self.frames.append(frame)
-            if self.acks and frame.get("type") in {"chat", "batch"}:
-                chats = frame["payload"] if frame["type"] == "batch" else [frame]
-                last = chats[-1]
+            if self.acks and frame.get("type") in {"chat", "update", "batch"}:
+                entries = frame["payload"] if frame["type"] == "batch" else [frame]
+                last = entries[-1]
                 with contextlib.suppress(OSError, websocket.WebSocketException):
                     ws.send(json.dumps({"type": "ack", "room_id": last["room_id"], "seq": last["seq"]}))

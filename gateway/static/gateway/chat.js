@@ -6,17 +6,23 @@
 
 import { Api } from './api.js';
 import { createComposer } from './composer.js';
+import { $ } from './dom.js';
 import { createEvents } from './events.js';
 import { deviceId, errorText } from './format.js';
 import { createLayout } from './layout.js';
+import { createLifecycle } from './lifecycle.js';
 import { createMembers } from './members.js';
+import { createMentionPicker, mentionsIn } from './mentions.js';
 import { createMessages } from './messages.js';
 import { clearNotices, showConnection, toast } from './notices.js';
 import { createPeople } from './people.js';
+import { createPins } from './pins.js';
 import { createProfile } from './profile.js';
+import { createReplies } from './replies.js';
 import { createRequests } from './requests.js';
 import { createRooms } from './rooms.js';
 import { createSafety } from './safety.js';
+import { createSearch } from './search.js';
 import { createSession } from './session.js';
 import { createSettings } from './settings.js';
 import { ChatSocket } from './socket.js';
@@ -31,6 +37,7 @@ const socket = new ChatSocket({
   onStatus: showConnection,
   onOpen: () => events.socketOpened(),
   onMessages: (batch, options) => messages.receive(batch, options),
+  onUpdates: (frames, options) => lifecycle.receiveUpdates(frames, options),
   onAck: (frame) => composer.receiveAck(frame),
   onNotice: (frame) => events.receiveNotice(frame),
   onError: (payload) => toast(`The server refused a frame: ${payload.msg || 'unknown error'}`),
@@ -53,9 +60,40 @@ const messages = createMessages({
   scheduleRoomsRefresh: rooms.scheduleRefresh,
   scheduleMembersRefresh: () => members.scheduleRefresh(),
   renderRoomList: rooms.renderList,
-  decorate: (node, message) => safety.decorate(node, message),
+  decorate: (node, message) => {
+    lifecycle.decorate(node, message); // what happened to it since: edits, reactions, pins
+    safety.decorate(node, message); // what a reader may do about it: report, block
+  },
 });
-const composer = createComposer({ state, api, receive: messages.receive, showUnsent: messages.showUnsent });
+const jump = (roomId, messageId, seq) => lifecycle.jump(roomId, messageId, seq);
+const replies = createReplies({ state, jump, focusComposer: () => composer.focus() });
+const pins = createPins({ state, api, jump });
+const lifecycle = createLifecycle({
+  state,
+  api,
+  redraw: messages.redraw,
+  reveal: messages.reveal,
+  openRoom,
+  replies,
+  pinsChanged: pins.changed,
+});
+const search = createSearch({ state, api, jump });
+// Owners and admins may mention everyone (@all).
+const canMentionAll = () => (state.rooms.get(state.current)?.role ?? 2) <= 1;
+const roomMembers = () => state.members.get(state.current) || [];
+createMentionPicker({ input: $('composer-input'), form: $('composer'), members: roomMembers, canAll: canMentionAll, me: () => state.me });
+const composer = createComposer({
+  state,
+  api,
+  receive: messages.receive,
+  showUnsent: messages.showUnsent,
+  extras: {
+    take: (text) => {
+      const { mentions, mention_all: all } = mentionsIn(text, roomMembers(), { canAll: canMentionAll() });
+      return { ...replies.take(), ...(mentions.length ? { mentions } : {}), ...(all ? { mention_all: true } : {}) };
+    },
+  },
+});
 const profile = createProfile({ state, api });
 const safety = createSafety({ state, api, blockedChanged: () => profile.loadBlocked().catch(() => {}) });
 createUploads({ state, api, sendContent: composer.sendContent }); // the Attach button and dropped files
@@ -73,7 +111,11 @@ const members = createMembers({
   api,
   renderRoomList: rooms.renderList,
   renderRoomHeader: rooms.renderHeader,
-  renameAuthors: messages.renameAuthors,
+  renameAuthors: (roomId) => {
+    messages.renameAuthors(roomId);
+    lifecycle.membersLoaded(roomId);
+    if (state.current === roomId) pins.render(); // the pins name their authors too
+  },
 });
 const requests = createRequests({ state, api, renderRoomList: rooms.renderList, loadMembers: members.load });
 const events = createEvents({
@@ -92,6 +134,8 @@ const session = createSession({ api, enterApp });
 async function openRoom(roomId) {
   const room = selectRoom(state, roomId);
   if (!room) return;
+  replies.cancel();
+  lifecycle.reset();
   rooms.showRoom();
   composer.setEnabled(true);
   messages.render();
@@ -99,8 +143,9 @@ async function openRoom(roomId) {
   requests.render();
   settings.render();
   people.render();
+  pins.render();
   composer.focus();
-  const loads = [members.load(roomId)];
+  const loads = [members.load(roomId), pins.load(roomId)];
   if (room.is_group) loads.push(settings.load(roomId));
   if (!timelineOf(state, roomId).historyLoaded) loads.push(messages.loadLatest(roomId));
   if (isManager(room)) loads.push(requests.load(roomId));
@@ -115,6 +160,8 @@ function closeRoom() {
   members.clear();
   requests.clear();
   settings.clear();
+  pins.clear();
+  replies.cancel();
   composer.setEnabled(false);
   rooms.showNoRoom();
 }
@@ -145,6 +192,9 @@ function leaveApp(reason) {
   rooms.clear();
   people.clear();
   profile.clear();
+  search.clear();
+  pins.reset();
+  lifecycle.forget();
   clearNotices();
   closeRoom();
   session.showLoggedOut(reason);

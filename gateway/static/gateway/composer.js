@@ -13,9 +13,10 @@ const MAX_TEXT = 4000;
 
 /**
  * Needs: receive(messages, {live}) to take in the stored message (messages.js);
- * showUnsent(element) to put a new unsent message on the page.
+ * showUnsent(element) to put a new unsent message on the page; extras.take(text), the
+ * reply_to, mentions and mention_all a message being sent carries (lifecycle.js).
  */
-export function createComposer({ state, api, receive, showUnsent }) {
+export function createComposer({ state, api, receive, showUnsent, extras = { take: () => ({}) } }) {
   const actions = {
     retry: (entry) => deliver(entry),
     discard: (entry) => dropPending(state, entry.client_msg_id)?.remove(),
@@ -46,8 +47,9 @@ export function createComposer({ state, api, receive, showUnsent }) {
         room_id: entry.room_id,
         content: entry.content,
         client_msg_id: entry.client_msg_id,
+        ...entry.fields,
       });
-      receive([messageFromSendReply(data, entry.content, state.me)], { live: true });
+      receive([messageFromSendReply(data, entry.content, state.me, entry.fields)], { live: true });
     } catch (error) {
       if (!api.loggedIn || !state.pending.has(entry.client_msg_id)) return;
       markFailed(entry, errorText(error), isRetryable(error));
@@ -55,10 +57,12 @@ export function createComposer({ state, api, receive, showUnsent }) {
     }
   }
 
-  /** Send any content (text, or an uploaded file's message) to the open room. */
-  function sendContent(content, roomId = state.current) {
+  /** Send any content (text, or an uploaded file's message) to the open room; `fields` are
+   * the message's other fields (reply_to, mentions, mention_all). */
+  function sendContent(content, roomId = state.current, fields = {}) {
     if (roomId === null) return;
     const entry = addPending(state, { clientMsgId: clientMsgId(), roomId, content });
+    entry.fields = fields;
     if (roomId === state.current) showUnsent(draw(entry));
     deliver(entry);
   }
@@ -72,7 +76,7 @@ export function createComposer({ state, api, receive, showUnsent }) {
       return;
     }
     input.value = '';
-    sendContent({ type: 'text', text });
+    sendContent({ type: 'text', text }, state.current, extras.take(text));
   }
 
   function setEnabled(enabled) {

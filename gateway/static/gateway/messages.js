@@ -26,8 +26,9 @@ export function describeArrivals(state, fresh, live) {
 
 /**
  * Needs: drawPending(entry) -> element of an unsent message (composer.js);
- * scheduleRoomsRefresh(), scheduleMembersRefresh(), renderRoomList(); decorate(node, message)
- * adds what a reader may do with a message (safety.js).
+ * scheduleRoomsRefresh(), scheduleMembersRefresh(), renderRoomList(); decorate(node, message),
+ * which adds what happened to a message since (lifecycle.js) and what a reader may do about it
+ * (safety.js).
  */
 export function createMessages({ state, api, drawPending, scheduleRoomsRefresh, scheduleMembersRefresh, renderRoomList, decorate = () => {} }) {
   const bubble = (message) => {
@@ -165,10 +166,41 @@ export function createMessages({ state, api, drawPending, scheduleRoomsRefresh, 
     for (const text of describeArrivals(state, fresh, live)) announce(text);
   }
 
+  /** Draw a stored message of the open room again: it was edited, reacted to, pinned, deleted. */
+  function redraw(message) {
+    const old = state.messageEls.get(message.id);
+    if (!old || message.room_id !== state.current) return;
+    const focused = old.contains(document.activeElement) ? document.activeElement.dataset.focusKey : undefined;
+    const node = bubble(message);
+    state.messageEls.set(message.id, node);
+    old.replaceWith(node);
+    if (focused) node.querySelector(`[data-focus-key="${CSS.escape(focused)}"]`)?.focus();
+  }
+
+  /** Load older pages of the open room until message `id` (of seq `seq`, when known) is drawn,
+   * or the start is reached; its element, or null. */
+  async function reveal({ id, seq = null }) {
+    const roomId = state.current;
+    for (let pages = 0; pages < 200 && state.current === roomId; pages += 1) {
+      const timeline = state.timelines.get(roomId);
+      if (timeline?.has(id)) return state.messageEls.get(id) ?? null;
+      const passed = seq !== null && timeline?.oldestSeq !== null && timeline?.oldestSeq < seq;
+      if (timeline?.historyLoaded && (!timeline.hasOlder || passed)) return null;
+      if (timeline?.canLoadOlder) {
+        const before = timeline.oldestSeq;
+        await loadOlder();
+        if (timeline.oldestSeq === before && timeline.hasOlder) return null; // the page failed
+      } else {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    }
+    return null;
+  }
+
   $('history').addEventListener('scroll', () => {
     if ($('history').scrollTop < NEAR_TOP_PX) loadOlder();
   });
   $('load-older').addEventListener('click', () => loadOlder());
 
-  return { render, clear, showUnsent, renameAuthors, loadLatest, receive };
+  return { render, clear, showUnsent, renameAuthors, loadLatest, receive, redraw, reveal };
 }

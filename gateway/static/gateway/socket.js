@@ -1,4 +1,4 @@
-// The WebSocket side (API.md §5): find a gateway through the registry, open `/api/ws?ack=1`
+// The WebSocket side (API.md §5, §7.1): find a gateway through the registry, open `/api/ws?ack=1`
 // with the token as the `bearer, <token>` subprotocol, confirm what arrived with cumulative
 // acks per room, and come back with exponential back-off and jitter when the socket drops.
 
@@ -15,13 +15,14 @@ const CLOSE_POLICY = 1008;
 /**
  * Callbacks: onStatus(state, text) with state one of connecting, online, offline;
  * onOpen() after the welcome frame; onMessages(messages, {live}) with message objects
- * (live false for a `batch`); onAck(frame); onNotice(frame); onError(payload).
+ * (live false for a `batch`); onUpdates(frames, {live}) with `update` frames (API.md §7.1);
+ * onAck(frame); onNotice(frame); onError(payload).
  */
 export class ChatSocket {
-  constructor({ api, deviceId = null, onStatus, onOpen, onMessages, onAck, onNotice, onError }) {
+  constructor({ api, deviceId = null, onStatus, onOpen, onMessages, onUpdates = () => {}, onAck, onNotice, onError }) {
     this.api = api;
     this.deviceId = deviceId; // `?device_id=`: this client's own position in every room
-    this.callbacks = { onStatus, onOpen, onMessages, onAck, onNotice, onError };
+    this.callbacks = { onStatus, onOpen, onMessages, onUpdates, onAck, onNotice, onError };
     this.ws = null;
     this.stopped = true;
     this.attempt = 0;
@@ -171,10 +172,11 @@ export class ChatSocket {
         this.callbacks.onOpen();
         break;
       case 'chat':
+      case 'update':
         this.deliver([frame], true);
         break;
       case 'batch':
-        if (Array.isArray(frame.payload)) this.deliver(frame.payload.filter((f) => f && f.type === 'chat'), false);
+        if (Array.isArray(frame.payload)) this.deliver(frame.payload.filter((f) => f && (f.type === 'chat' || f.type === 'update')), false);
         break;
       case 'ack':
         this.callbacks.onAck(frame);
@@ -196,9 +198,14 @@ export class ChatSocket {
       const seq = this.received.get(frame.room_id) ?? 0;
       if (frame.seq > seq) this.received.set(frame.room_id, frame.seq);
     }
-    this.callbacks.onMessages(frames.map(messageFromFrame), { live });
-    // One cumulative ack per room for a burst: the gateway writes each room in seq order
-    // with no gap, so the highest seq written here covers everything below it.
+    // Messages first, then updates: frames served later (a batch) already show every
+    // message as it is now, and live ones come one at a time.
+    const chats = frames.filter((f) => f.type !== 'update');
+    const updates = frames.filter((f) => f.type === 'update');
+    if (chats.length) this.callbacks.onMessages(chats.map(messageFromFrame), { live });
+    if (updates.length) this.callbacks.onUpdates(updates, { live });
+    // One cumulative ack per room for a burst, updates included: the gateway writes each room
+    // in seq order with no gap, so the highest seq written here covers everything below it.
     clearTimeout(this.ackTimer);
     this.ackTimer = setTimeout(() => this.flushAcks(), ACK_DELAY_MS);
   }

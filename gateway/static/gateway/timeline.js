@@ -2,7 +2,7 @@
 // with the state of its history paging. Pure data, no DOM: the view (messages.js) asks where a
 // message goes and what the history status is, and renders that. Also the socket's back-off.
 
-/** A message object (API.md §3) from a `chat` frame, whose content travels as `payload`. */
+/** A message object (API.md §3, §8.1) from a `chat` frame, whose content travels as `payload`. */
 export function messageFromFrame(frame) {
   return {
     id: frame.id,
@@ -12,11 +12,20 @@ export function messageFromFrame(frame) {
     client_msg_id: frame.client_msg_id ?? null,
     created_at: frame.created_at,
     content: frame.payload,
+    ...lifeFields(frame),
   };
 }
 
-/** The message object of our own message from the send call's reply (API.md §3). */
-export function messageFromSendReply(data, content, senderId) {
+/** The fields of §8.1 taken from `source`, defaulting to a message nothing has happened to. */
+function lifeFields(source) {
+  const out = { reply_to: null, mentions: [], mention_all: false, edited_at: null, deleted: false, reactions: [], pinned: false };
+  for (const name of Object.keys(out)) if (source[name] !== undefined && source[name] !== null) out[name] = source[name];
+  return out;
+}
+
+/** The message object of our own message from the send call's reply (API.md §3); `fields`
+ * are the reply_to, mentions and mention_all it was sent with. */
+export function messageFromSendReply(data, content, senderId, fields = {}) {
   return {
     id: data.msgID,
     room_id: data.room_id,
@@ -25,6 +34,7 @@ export function messageFromSendReply(data, content, senderId) {
     client_msg_id: data.client_msg_id,
     created_at: data.created_at,
     content,
+    ...lifeFields(fields),
   };
 }
 
@@ -63,6 +73,17 @@ export class Timeline {
     while (index > 0 && this.messages[index - 1].seq > message.seq) index -= 1;
     this.messages.splice(index, 0, message);
     return index;
+  }
+
+  /**
+   * A known message's newer state (edited, reacted to, pinned, deleted: API.md §8), taken in
+   * place. Returns the stored message, or null when it is not here (not loaded).
+   */
+  update(message) {
+    const known = this.byId.get(message.id);
+    if (!known) return null;
+    Object.assign(known, message);
+    return known;
   }
 
   /** The message that follows `message` in seq order, or null when it is the newest. */
