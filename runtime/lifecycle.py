@@ -52,6 +52,8 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 PURGE_EVERY_BEATS = 360
+# How long shutdown waits for its background tasks to stop once cancelled.
+STOP_SECONDS = 3.0
 
 
 def hub_sockets(hub: Hub) -> Sockets:
@@ -310,11 +312,15 @@ class RegistryLifecycleMiddleware:
         if self.identity is not None and self.identity.gateway is not None:
             with contextlib.suppress(Exception):
                 await delivery_engine().shutdown(code=CLOSE_GOING_AWAY)
-        for task in (self._task, self._beat_task):
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+        tasks = [task for task in (self._task, self._beat_task) if task is not None]
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            # Bounded: a task that swallowed its cancellation (a client library's close can) must
+            # not hold the server's shutdown forever.
+            _, pending = await asyncio.wait(tasks, timeout=STOP_SECONDS)
+            for task in pending:
+                logger.warning("background task %s did not stop within %.0f s", task.get_name(), STOP_SECONDS)
         self._task = self._beat_task = None
         if self.agent is not None:
             await self.agent.unregister()

@@ -14,6 +14,7 @@ database heartbeat (see `registry.liveness`), so that is no reason to fence.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -23,6 +24,8 @@ from django.conf import settings
 from registry import liveness
 
 logger = logging.getLogger(__name__)
+
+CLOSE_SECONDS = 2.0
 
 
 class LivenessBeat:
@@ -75,5 +78,8 @@ class LivenessBeat:
                 await asyncio.sleep(period)
         finally:
             if self._redis is not None:
-                await self._redis.aclose()
-                self._redis = None
+                redis, self._redis = self._redis, None
+                # Bounded: closing a connection whose command was cancelled can wait forever on
+                # the socket's close (redis-py #3941), which would hang the server's shutdown.
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(redis.aclose(), CLOSE_SECONDS)
