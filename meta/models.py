@@ -125,6 +125,7 @@ class Membership(models.Model):
     # it in batches; everything above max(acked_seq, joined_seq) is owed to the member.
     acked_seq = models.BigIntegerField(default=0)
     # How far the member has read (API.md §7.3): cumulative, never lowered; sending reads too.
+    # Starts at the join: what was there before is not unread.
     read_seq = models.BigIntegerField(default=0)
 
     class Meta:

@@ -78,11 +78,6 @@ def membership_require_role(*, room: Room, actor: User | None, min_role: Role, a
     return membership
 
 
-def user_rooms(*, user_id: int) -> list[Membership]:
-    """The user's memberships, each with its room loaded, by room id."""
-    return list(Membership.objects.filter(user_id=user_id).select_related("room").order_by("room_id"))
-
-
 def room_members_list(*, user_id: int, room_id: int) -> list[RoomMember]:
     """The members of a room the user belongs to: owner first, then admins, then members,
     each group by joining time. `nickname` is the room nickname if set, else the user's.

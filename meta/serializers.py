@@ -319,14 +319,6 @@ class SearchRoomOut(serializers.Serializer):
     join_policy = serializers.CharField()
 
 
-class JoinedRoomOut(serializers.Serializer):
-    id = serializers.IntegerField(source="room.id")
-    name = serializers.CharField(source="room.name")
-    is_group = serializers.BooleanField(source="room.is_group")
-    role = serializers.IntegerField()
-    last_seq = serializers.IntegerField(source="room.last_seq")
-
-
 class RoomMemberOut(serializers.Serializer):
     user_id = serializers.IntegerField()
     username = serializers.CharField()

@@ -19,7 +19,6 @@ urlpatterns = [
     path("api/chat/group/change_nickname", views.ChangeNicknameView.as_view()),
     path("api/chat/group/change_member_role", views.ChangeMemberRoleView.as_view()),
     path("api/chat/group/search", views.SearchView.as_view()),
-    path("api/joined_rooms", views.JoinedRoomsView.as_view()),
     path("api/chat/group/members", views.MembersView.as_view()),
     # People and safety (API.md §9), and the caller's settings (§7.3)
     path("api/me", views_people.MeView.as_view()),

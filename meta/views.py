@@ -353,28 +353,6 @@ class SearchView(APIView):
         return ok({"rooms": s.SearchRoomOut(page.rooms, many=True).data, "total": page.total})
 
 
-class JoinedRoomsView(APIView):
-    @extend_schema(
-        operation_id="joined_rooms",
-        summary="The rooms you are a member of",
-        tags=["meta"],
-        responses={
-            200: inline_serializer(
-                "JoinedRoomsData",
-                {"room_ids": serializers.ListField(child=s.IdField()), "rooms": s.JoinedRoomOut(many=True)},
-            ),
-        },
-    )
-    def get(self, request: Request) -> Response:
-        memberships = selectors.user_rooms(user_id=request.user.pk)
-        return ok(
-            {
-                "room_ids": [m.room_id for m in memberships],
-                "rooms": s.JoinedRoomOut(memberships, many=True).data,
-            }
-        )
-
-
 class MembersView(APIView):
     @extend_schema(
         operation_id="group_members",

@@ -1,4 +1,6 @@
-"""`POST /api/chat/read` (API.md §7.3): the caller has read a room up to a seq."""
+"""Read state (API.md §7.3): `POST /api/chat/read`, the caller has read a room up to a seq, and
+`GET /api/joined_rooms`, the chat list with each room's read position, counts and last message
+(API.md §2, extended by §7.3)."""
 
 from __future__ import annotations
 
@@ -10,8 +12,9 @@ from rest_framework.views import APIView
 
 from chatproject.envelope import ok, validated
 from chatproject.ids import MAX_ID
-from meta.serializers import IdField
-from send import reading
+from meta.serializers import IdField, UtcDateTimeField
+from send import conversations, reading
+from send.schema import MessageObjectField
 
 
 class ReadInput(serializers.Serializer):
@@ -53,3 +56,34 @@ class ReadView(APIView):
         data = validated(ReadInput, request.data)
         result = reading.room_read(user=request.user, room_id=data["room_id"], seq=data["seq"])
         return ok({"room_id": result.room_id, "read_seq": result.read_seq, "unread": result.unread})
+
+
+class JoinedRoomOut(serializers.Serializer):
+    id = IdField()
+    name = serializers.CharField()
+    is_group = serializers.BooleanField()
+    role = serializers.IntegerField(help_text="0 owner, 1 admin, 2 member")
+    last_seq = serializers.IntegerField(min_value=0)
+    read_seq = serializers.IntegerField(min_value=0, help_text="how far the caller read; never below their join")
+    unread = serializers.IntegerField(min_value=0, help_text="messages above read_seq sent by others, not deleted")
+    mentions = serializers.IntegerField(min_value=0, help_text="how many of the unread mention the caller")
+    last_message = MessageObjectField(allow_null=True, help_text="the room's last message as it is now, or null")
+    last_activity_at = UtcDateTimeField(help_text="time of the last timeline entry, or of the room's creation")
+
+
+class JoinedRoomsView(APIView):
+    @extend_schema(
+        operation_id="joined_rooms",
+        summary="The rooms you are a member of, most recently active first",
+        description="`room_ids` is in the same order as `rooms`. A fixed number of queries whatever the rooms.",
+        tags=["meta"],
+        responses={
+            200: inline_serializer(
+                "JoinedRoomsData",
+                {"room_ids": serializers.ListField(child=IdField()), "rooms": JoinedRoomOut(many=True)},
+            ),
+        },
+    )
+    def get(self, request: Request) -> Response:
+        rooms = conversations.rooms_joined(user_id=request.user.pk)
+        return ok({"room_ids": [room.id for room in rooms], "rooms": JoinedRoomOut(rooms, many=True).data})

@@ -43,8 +43,10 @@ class ReadResult:
 
 
 def unread_count(*, user_id: int, room_id: int, read_seq: int) -> int:
-    """Messages of the room above `read_seq` sent by someone else."""
-    return Message.objects.filter(room_id=room_id, seq__gt=read_seq).exclude(sender_id=user_id).count()
+    """Messages of the room above `read_seq` sent by someone else (system messages, with no
+    sender, included) and not deleted: the same count as the chat list's `unread`."""
+    rows = Message.objects.filter(room_id=room_id, seq__gt=read_seq, deleted_at__isnull=True)
+    return rows.exclude(sender_id=user_id).count()
 
 
 def room_read(*, user: User, room_id: int, seq: int) -> ReadResult:

@@ -238,7 +238,8 @@ class MessageObjectFieldSchema(OpenApiSerializerFieldExtension):
     target_class = MessageObjectField
 
     def map_serializer_field(self, auto_schema: AutoSchema, direction: str) -> dict[str, Any]:
-        return message_ref(auto_schema.registry)
+        ref = message_ref(auto_schema.registry)
+        return nullable(ref, self.target.help_text or "") if self.target.allow_null else ref
 
 
 class TimelineFrameField(serializers.Field):

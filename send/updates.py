@@ -74,13 +74,13 @@ def _not_found(message_id: int) -> NotFound:
 
 
 def _lock(*, actor: User | None, message_id: int) -> _Target:
-    """Take the next seq of the message's room (locking the room row until commit) and read the
-    message under that lock. Raises NotFound: no such message, or the actor may not see it."""
+    """Take the next seq of the message's room (locking the room row until commit; an update is
+    activity, so the room's `last_activity_at` moves too) and read the message under that lock. Raises NotFound: no such message, or the actor may not see it."""
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {Room._meta.db_table} SET last_seq = last_seq + 1 "  # noqa: S608
+            f"UPDATE {Room._meta.db_table} SET last_seq = last_seq + 1, last_activity_at = %s "  # noqa: S608
             f"WHERE id = (SELECT room_id FROM {Message._meta.db_table} WHERE id = %s) RETURNING id, last_seq",
-            [message_id],
+            [timezone.now(), message_id],
         )
         row = cursor.fetchone()
     if row is None:

@@ -16,6 +16,7 @@ urlpatterns = [
     path("internal/pushback", views.PushbackView.as_view()),
     path("internal/push/notify_online", views.NotifyOnlineView.as_view()),
     path("api/chat/read", read_views.ReadView.as_view()),
+    path("api/joined_rooms", read_views.JoinedRoomsView.as_view()),
     path("api/me/devices", device_views.DevicesView.as_view()),
     re_path(r"^api/me/devices/(?P<device_id>[A-Za-z0-9._-]{1,64})$", device_views.DeviceView.as_view()),
 ]

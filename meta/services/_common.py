@@ -68,5 +68,7 @@ def membership_get_or_create(*, room: Room, user_id: int) -> tuple[Membership, b
     """Make `user_id` a member (role 2) of the locked `room`, owed the messages after the
     room's current `last_seq`. Returns (membership, created); an existing one is unchanged."""
     return Membership.objects.get_or_create(
-        room=room, user_id=user_id, defaults={"role": Role.MEMBER, "joined_seq": room.last_seq}
+        room=room,
+        user_id=user_id,
+        defaults={"role": Role.MEMBER, "joined_seq": room.last_seq, "read_seq": room.last_seq},
     )

@@ -66,7 +66,10 @@ def members_add(*, actor: User | None, room_id: int, user_ids: list[int]) -> Mem
         present = set(Membership.objects.filter(room=room, user_id__in=wanted).values_list("user_id", flat=True))
         added = [uid for uid in wanted if uid not in present]
         Membership.objects.bulk_create(
-            [Membership(room=room, user_id=uid, role=Role.MEMBER, joined_seq=room.last_seq) for uid in added]
+            [
+                Membership(room=room, user_id=uid, role=Role.MEMBER, joined_seq=room.last_seq, read_seq=room.last_seq)
+                for uid in added
+            ]
         )
         notices.members_added(room_id=room.pk, user_ids=added, actor=actor)
     return MembersAdded(added=added, already_members=[uid for uid in wanted if uid in present])

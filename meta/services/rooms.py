@@ -49,8 +49,11 @@ def room_create(
     with transaction.atomic():
         room = Room.objects.create(name=name, is_group=True, creator=actor, join_policy=join_policy or JoinPolicy.OPEN)
         Membership.objects.bulk_create(
-            [Membership(room=room, user=actor, role=Role.OWNER, joined_seq=room.last_seq)]
-            + [Membership(room=room, user_id=uid, role=Role.MEMBER, joined_seq=room.last_seq) for uid in others]
+            [Membership(room=room, user=actor, role=Role.OWNER, joined_seq=room.last_seq, read_seq=room.last_seq)]
+            + [
+                Membership(room=room, user_id=uid, role=Role.MEMBER, joined_seq=room.last_seq, read_seq=room.last_seq)
+                for uid in others
+            ]
         )
         notices.members_added(room_id=room.pk, user_ids=others, actor=actor)
     return room
@@ -66,8 +69,12 @@ def _private_room_get_or_create(*, actor: User, other_id: int, name: str) -> Roo
             room = Room.objects.create(name=name, is_group=False, creator=actor, private_pair=pair)
             Membership.objects.bulk_create(
                 [
-                    Membership(room=room, user=actor, role=Role.OWNER, joined_seq=room.last_seq),
-                    Membership(room=room, user_id=other_id, role=Role.MEMBER, joined_seq=room.last_seq),
+                    Membership(
+                        room=room, user=actor, role=Role.OWNER, joined_seq=room.last_seq, read_seq=room.last_seq
+                    ),
+                    Membership(
+                        room=room, user_id=other_id, role=Role.MEMBER, joined_seq=room.last_seq, read_seq=room.last_seq
+                    ),
                 ]
             )
             notices.members_added(room_id=room.pk, user_ids=[other_id], actor=actor)

@@ -115,17 +115,14 @@ def test_joined_rooms_lists_the_callers_rooms_with_role_and_last_seq(cast, as_us
     dm = room_create(actor=cast.admin, name="dm", member_ids=[cast.member.pk])
     _group(cast.owner, "without the member")
     Room.objects.filter(pk=cast.room.pk).update(last_seq=9)
-    response = as_user(cast.member).get("/api/joined_rooms")
-    assert_ok(
-        response,
-        {
-            "room_ids": [cast.room.pk, dm.pk],
-            "rooms": [
-                {"id": cast.room.pk, "name": "Team", "is_group": True, "role": 2, "last_seq": 9},
-                {"id": dm.pk, "name": "dm", "is_group": False, "role": 2, "last_seq": 0},
-            ],
-        },
-    )
+    data = assert_ok(as_user(cast.member).get("/api/joined_rooms"))["data"]
+    # Most recently active first (API.md §7.3): the dm, created later and quiet since, leads.
+    assert data["room_ids"] == [dm.pk, cast.room.pk] == [room["id"] for room in data["rooms"]]
+    part_one = [{key: room[key] for key in ("id", "name", "is_group", "role", "last_seq")} for room in data["rooms"]]
+    assert part_one == [
+        {"id": dm.pk, "name": "dm", "is_group": False, "role": 2, "last_seq": 0},
+        {"id": cast.room.pk, "name": "Team", "is_group": True, "role": 2, "last_seq": 9},
+    ]
     assert_ok(as_user(cast.outsider).get("/api/joined_rooms"), {"room_ids": [], "rooms": []})
 
 
