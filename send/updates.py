@@ -75,7 +75,8 @@ def _not_found(message_id: int) -> NotFound:
 
 def _lock(*, actor: User | None, message_id: int) -> _Target:
     """Take the next seq of the message's room (locking the room row until commit; an update is
-    activity, so the room's `last_activity_at` moves too) and read the message under that lock. Raises NotFound: no such message, or the actor may not see it."""
+    activity, so the room's `last_activity_at` moves too) and read the message under that lock.
+    Raises NotFound: no such message, or the actor may not see it."""
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {Room._meta.db_table} SET last_seq = last_seq + 1, last_activity_at = %s "  # noqa: S608

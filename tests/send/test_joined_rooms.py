@@ -170,9 +170,7 @@ def test_rooms_come_most_recently_active_first(group: Group) -> None:
     assert data["rooms"][2]["last_activity_at"] == room_of(group, group.bob, quiet.pk)["last_activity_at"]
     assert Room.objects.get(pk=quiet.pk).last_activity_at is None
     with frozen_now(start + timedelta(seconds=3)):
-        assert_ok(
-            post_json(group.client(group.alice), "/api/chat/send_message", {"room_id": dm.pk, "content": text()})
-        )
+        assert_ok(post_json(group.client(group.alice), "/api/chat/send_message", {"room_id": dm.pk, "content": text()}))
     assert listing(group, group.bob)["room_ids"] == [dm.pk, group.room.pk, quiet.pk]
     # Any timeline entry is activity: a reaction in Team brings it back on top.
     with frozen_now(start + timedelta(seconds=4)):
