@@ -32,6 +32,7 @@ from typing import Any
 
 from django.conf import settings
 
+from attachments.services import attachments_cleanup
 from chatproject.exceptions import NotFound
 from chatproject.frames import CLOSE_GOING_AWAY, CLOSE_RESTART
 from chatproject.offloop import off_loop
@@ -180,12 +181,24 @@ class RegistryAgent:
                 logger.warning("heartbeat of %s %s failed", _kind(identity), identity.instance_id, exc_info=True)
         self.beats += 1
         if self.purge and self.beats % PURGE_EVERY_BEATS == 0:
-            try:
-                await off_loop(self.client.purge)()
-                await off_loop(devices_forget_unseen)(days=settings.DEVICE_FORGET_DAYS)
-            except Exception:
-                logger.warning("purging dead registry records and unseen devices failed", exc_info=True)
+            await self.housekeeping()
         return ok
+
+    async def housekeeping(self) -> None:
+        """The cluster's periodic chores, run by the process that carries the registry, about
+        hourly (every PURGE_EVERY_BEATS beats): forget long-dead instances and their routes,
+        devices unseen for DEVICE_FORGET_DAYS, and uploaded files no message refers to (older
+        than ATTACHMENTS_ORPHAN_SECONDS). Each chore runs even when another fails."""
+        chores: list[tuple[str, Callable[[], Any]]] = [
+            ("dead registry records", self.client.purge),
+            ("unseen devices", lambda: devices_forget_unseen(days=settings.DEVICE_FORGET_DAYS)),
+            ("unreferenced attachments", attachments_cleanup),
+        ]
+        for name, chore in chores:
+            try:
+                await off_loop(chore)()
+            except Exception:
+                logger.warning("housekeeping: removing %s failed", name, exc_info=True)
 
     async def run(self) -> None:
         """Heartbeat forever, every REGISTRY_HEARTBEAT_SECONDS (read at each beat); after a

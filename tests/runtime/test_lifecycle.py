@@ -15,6 +15,7 @@ from gateway.delivery import delivery_engine
 from gateway.hub import Hub
 from registry import selectors, services
 from registry.models import GatewayInstance, SendInstance
+from runtime import lifecycle
 from runtime.clients import HttpClient, InProcessClient, registry_client
 from runtime.identity import InstanceIdentity, gateway_identity, send_identity
 from runtime.lifecycle import RegistryAgent, RegistryLifecycleMiddleware, configure_gateway, gateway_figures
@@ -140,6 +141,31 @@ def test_purge_removes_only_long_dead_records(clock, settings):
     services.gateway_register(gateway_id="gw-live", address="h", port=3)
     assert services.instances_purge_dead() == 1
     assert sorted(GatewayInstance.objects.values_list("gateway_id", flat=True)) == ["gw-dead", "gw-live"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_housekeeping_runs_every_chore_even_when_one_fails(clock, monkeypatch, caplog):
+    """The registry's process purges dead records, forgets unseen devices and deletes
+    unreferenced uploads every PURGE_EVERY_BEATS beats; a failing chore stops none of the others."""
+    done: list[str] = []
+
+    class FailingPurge(InProcessClient):
+        def purge(self) -> int:
+            done.append("purge")
+            raise RuntimeError("registry down")
+
+    monkeypatch.setattr("runtime.lifecycle.devices_forget_unseen", lambda days: done.append(f"devices {days:g}"))
+    monkeypatch.setattr("runtime.lifecycle.attachments_cleanup", lambda: done.append("attachments"))
+    agent = RegistryAgent(client=FailingPurge(), records=[GATEWAY], hub=_hub(), purge=True)
+    async_to_sync(agent.register)()
+    for _ in range(lifecycle.PURGE_EVERY_BEATS - 1):
+        agent.beats += 1
+    async_to_sync(agent.beat)()
+    assert done == ["purge", "devices 90", "attachments"]
+    assert "housekeeping: removing dead registry records failed" in caplog.text
+    done.clear()
+    async_to_sync(agent.beat)()
+    assert done == []  # once every PURGE_EVERY_BEATS beats only
 
 
 # --- The ASGI wrapper -------------------------------------------------------------------
