@@ -30,7 +30,8 @@ class _StrictRegexField(serializers.RegexField):
 
 
 def _instance_id_field() -> serializers.RegexField:
-    return _StrictRegexField(INSTANCE_ID_RE, error_messages={"invalid": _INSTANCE_ID_MSG})
+    # The lengths repeat the pattern's for the schema (generated clients check them first).
+    return _StrictRegexField(INSTANCE_ID_RE, min_length=1, max_length=64, error_messages={"invalid": _INSTANCE_ID_MSG})
 
 
 class HostField(StrictCharField):

@@ -36,7 +36,7 @@ def message_content_ref(registry: Any) -> dict[str, str]:
         "image": shape("image", {"url": url, "width": count, "height": count}, ["url"]),
         "voice": shape(
             "voice",
-            {"url": url, "duration": {"type": "number", "minimum": 0, "description": "seconds"}},
+            {"url": url, "duration": {"type": "number", "minimum": 0, "maximum": NUMBER_MAX, "description": "seconds"}},
             ["url"],
         ),
         "file": shape(

@@ -278,6 +278,12 @@ def test_request_shapes_carry_the_contracts_rules(schema: Schema) -> None:
     assert content["discriminator"]["propertyName"] == "type"
     assert sorted(content["discriminator"]["mapping"]) == ["file", "image", "text", "voice"]
     assert components["TextContent"]["properties"]["text"]["maxLength"] == 4000
+    assert components["VoiceContent"]["properties"]["duration"]["maximum"] == 2**53 - 1
+    for name, field in (("GatewayRegister", "gateway_id"), ("SendHeartbeat", "instance_id")):
+        assert (
+            components[name]["properties"][field]["minLength"],
+            components[name]["properties"][field]["maxLength"],
+        ) == (1, 64)
     parameters = {p["name"]: p for p in schema["paths"]["/api/chat/messages"]["get"]["parameters"]}
     assert set(parameters) == {"room_id", "after_seq", "before_seq", "limit"}
     assert parameters["room_id"]["required"] is True and parameters["limit"]["schema"]["maximum"] == 200
