@@ -1,22 +1,22 @@
 from django.urls import path, re_path
 
-from send import device_views, read_views, views
+from send.views import devices, internal, messages, reading, timeline
 
 urlpatterns = [
-    path("api/chat/send_message", views.SendMessageView.as_view()),
-    path("api/chat/resend_message", views.ResendMessageView.as_view()),
-    path("api/chat/messages", views.MessageHistoryView.as_view()),
-    path("api/chat/edit_message", views.EditMessageView.as_view()),
-    path("api/chat/delete_message", views.DeleteMessageView.as_view()),
-    path("api/chat/react", views.ReactView.as_view()),
-    path("api/chat/pin", views.PinView.as_view()),
-    path("api/chat/pins", views.PinsView.as_view()),
-    path("api/chat/events", views.EventsView.as_view()),
-    path("api/chat/search", views.SearchView.as_view()),
-    path("internal/pushback", views.PushbackView.as_view()),
-    path("internal/push/notify_online", views.NotifyOnlineView.as_view()),
-    path("api/chat/read", read_views.ReadView.as_view()),
-    path("api/joined_rooms", read_views.JoinedRoomsView.as_view()),
-    path("api/me/devices", device_views.DevicesView.as_view()),
-    re_path(r"^api/me/devices/(?P<device_id>[A-Za-z0-9._-]{1,64})$", device_views.DeviceView.as_view()),
+    path("api/chat/send_message", messages.SendMessageView.as_view()),
+    path("api/chat/resend_message", messages.ResendMessageView.as_view()),
+    path("api/chat/messages", messages.MessageHistoryView.as_view()),
+    path("api/chat/edit_message", timeline.EditMessageView.as_view()),
+    path("api/chat/delete_message", timeline.DeleteMessageView.as_view()),
+    path("api/chat/react", timeline.ReactView.as_view()),
+    path("api/chat/pin", timeline.PinView.as_view()),
+    path("api/chat/pins", timeline.PinsView.as_view()),
+    path("api/chat/events", timeline.EventsView.as_view()),
+    path("api/chat/search", timeline.SearchView.as_view()),
+    path("internal/pushback", internal.PushbackView.as_view()),
+    path("internal/push/notify_online", internal.NotifyOnlineView.as_view()),
+    path("api/chat/read", reading.ReadView.as_view()),
+    path("api/joined_rooms", reading.JoinedRoomsView.as_view()),
+    path("api/me/devices", devices.DevicesView.as_view()),
+    re_path(r"^api/me/devices/(?P<device_id>[A-Za-z0-9._-]{1,64})$", devices.DeviceView.as_view()),
 ]

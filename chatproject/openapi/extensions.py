@@ -30,14 +30,14 @@ class JWTAuthenticationScheme(OpenApiAuthenticationExtension):
 
 
 class IdFieldSchema(OpenApiSerializerFieldExtension):
-    target_class = "meta.serializers.IdField"
+    target_class = "meta.serializers.fields.IdField"
 
     def map_serializer_field(self, auto_schema: AutoSchema, direction: str) -> dict[str, Any]:
         return id_schema()
 
 
 class QueryIntFieldSchema(OpenApiSerializerFieldExtension):
-    target_class = "meta.serializers.QueryIntField"
+    target_class = "meta.serializers.fields.QueryIntField"
     match_subclasses = True
 
     def map_serializer_field(self, auto_schema: AutoSchema, direction: str) -> dict[str, Any]:
@@ -50,7 +50,7 @@ class QueryIntFieldSchema(OpenApiSerializerFieldExtension):
 
 
 class RoleFieldSchema(OpenApiSerializerFieldExtension):
-    target_class = "meta.serializers.RoleField"
+    target_class = "meta.serializers.fields.RoleField"
 
     def map_serializer_field(self, auto_schema: AutoSchema, direction: str) -> dict[str, Any]:
         return component(
@@ -65,7 +65,7 @@ class RoleFieldSchema(OpenApiSerializerFieldExtension):
 
 
 class UtcDateTimeFieldSchema(OpenApiSerializerFieldExtension):
-    target_class = "meta.serializers.UtcDateTimeField"
+    target_class = "meta.serializers.fields.UtcDateTimeField"
 
     def map_serializer_field(self, auto_schema: AutoSchema, direction: str) -> dict[str, Any]:
         schema = {"type": "string", "format": "date-time", "readOnly": True, "example": "2026-11-23T10:04:05.123Z"}
