@@ -77,6 +77,13 @@ describe('the chat list', () => {
     );
     assert.equal(state.rooms.get(1).last_message.id, 31);
     assert.equal(state.rooms.get(1).last_activity_at, at(12));
+    // A listing read before seq 4 arrived but answered after: the frame's count and preview stay.
+    S.setRooms(state, [room(2, { last_seq: 4, last_activity_at: at(8) }), room(1, { last_seq: 3, unread: 1, last_activity_at: at(3) })]);
+    assert.deepEqual([state.unread.get(1), state.rooms.get(1).last_seq, state.rooms.get(1).last_message.id], [2, 4, 31]);
+    assert.deepEqual(
+      C.orderRooms(state.rooms.values()).map((r) => r.id),
+      [1, 2],
+    );
   });
 
   test('one’s own message marks the room read; an update of the last message changes the preview', () => {

@@ -93,6 +93,12 @@ export function setRooms(state, rooms) {
   for (const room of rooms) {
     state.rooms.set(room.id, room);
     state.roomNames.set(room.id, room.name);
+    const known = previous.get(room.id);
+    if (known && (known.last_seq || 0) > (room.last_seq || 0)) {
+      // Frames overtook this listing: what they brought stays, counts included.
+      Object.assign(room, { last_seq: known.last_seq, last_message: known.last_message, last_activity_at: known.last_activity_at });
+      continue;
+    }
     if (room.unread === undefined || room.id === state.current) continue;
     setCount(state.unread, room.id, room.unread);
     setCount(state.mentions, room.id, room.mentions || 0);
