@@ -339,8 +339,10 @@ describe('client state', () => {
     S.acceptMessage(state, message(9, 3, { room_id: 1, sender_id: 7 }));
     assert.equal(state.rooms.get(1).last_seq, 4, 'an older message leaves last_seq');
     assert.equal(S.acceptMessage(state, message(11, 1, { room_id: 2, sender_id: 7 })).unread, true);
-    assert.equal(S.acceptMessage(state, message(12, 2, { room_id: 2, sender_id: ME })).unread, false);
     assert.equal(state.unread.get(2), 1);
+    // Sending marks the room read up to one's message (API.md §7.3): the count goes.
+    assert.equal(S.acceptMessage(state, message(12, 2, { room_id: 2, sender_id: ME })).unread, false);
+    assert.equal(state.unread.has(2), false);
     assert.equal(state.unread.has(1), false);
     assert.deepEqual(S.acceptMessage(state, message(13, 1, { room_id: 8, sender_id: 7 })), {
       settledNode: null,

@@ -82,7 +82,8 @@ def test_two_people_chat_in_two_browsers_and_a_returning_tab_sees_what_it_missed
         "alice_transcript": [*conversation, "Back! Got all three."],
         "alice_sees_bob_online": True,
         "alice_request_text": "Bob (@bob_e2e)“I read a lot!”Approve Reject",
-        "bob_rooms": ["Weekend plans", "Book club e2e"],
+        # Most recently active first (API.md §7.3): the club was created after the last message.
+        "bob_rooms": ["Book club e2e", "Weekend plans"],
         # After a reload: the newest 50, then the older 10 on scrolling up, once each, in order.
         "alice_history_first_page": 50,
         "alice_history_in_order": True,

@@ -73,6 +73,9 @@ def test_root_refuses_other_methods_in_the_envelope(api):
         ("/static/gateway/mentions.js", "text/javascript"),
         ("/static/gateway/pins.js", "text/javascript"),
         ("/static/gateway/search.js", "text/javascript"),
+        ("/static/gateway/conversation.js", "text/javascript"),
+        ("/static/gateway/receipts.js", "text/javascript"),
+        ("/static/gateway/typing.js", "text/javascript"),
         ("/static/gateway/chat.css", "text/css"),
     ],
 )

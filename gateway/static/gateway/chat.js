@@ -18,6 +18,7 @@ import { clearNotices, showConnection, toast } from './notices.js';
 import { createPeople } from './people.js';
 import { createPins } from './pins.js';
 import { createProfile } from './profile.js';
+import { createReceipts } from './receipts.js';
 import { createReplies } from './replies.js';
 import { createRequests } from './requests.js';
 import { createRooms } from './rooms.js';
@@ -26,8 +27,9 @@ import { createSearch } from './search.js';
 import { createSession } from './session.js';
 import { createSettings } from './settings.js';
 import { ChatSocket } from './socket.js';
+import { createTyping } from './typing.js';
 import { createUploads } from './uploads.js';
-import { createState, deselectRoom, isManager, resetState, selectRoom, signIn, timelineOf } from './state.js';
+import { acceptUpdate, createState, deselectRoom, isManager, resetState, selectRoom, signIn, timelineOf } from './state.js';
 
 const state = createState();
 const api = new Api({ onLogout: (reason) => leaveApp(reason) });
@@ -35,13 +37,20 @@ const socket = new ChatSocket({
   api,
   deviceId: deviceId(window.sessionStorage),
   onStatus: showConnection,
-  onOpen: () => events.socketOpened(),
-  onMessages: (batch, options) => messages.receive(batch, options),
-  onUpdates: (frames, options) => lifecycle.receiveUpdates(frames, options),
+  onOpen: () => {
+    events.socketOpened();
+    receipts.check(); // a read the socket could not take while it was down
+  },
+  onMessages: (batch, options) => receiveMessages(batch, options),
+  onUpdates: (frames, options) => receiveUpdates(frames, options),
   onAck: (frame) => composer.receiveAck(frame),
   onNotice: (frame) => events.receiveNotice(frame),
   onError: (payload) => toast(`The server refused a frame: ${payload.msg || 'unknown error'}`),
+  onRead: (frame) => receipts.receive(frame),
+  onTyping: (frame) => typing.receive(frame),
+  onPresence: (frame) => members.presence(frame.payload),
 });
+const sendFrame = (frame) => socket.send(frame);
 
 const layout = createLayout({ state });
 const rooms = createRooms({
@@ -63,8 +72,12 @@ const messages = createMessages({
   decorate: (node, message) => {
     lifecycle.decorate(node, message); // what happened to it since: edits, reactions, pins
     safety.decorate(node, message); // what a reader may do about it: report, block
+    receipts.decorate(node, message); // one's own: sent or seen, and by whom
   },
+  drawn: (options) => receipts.drawn(options),
 });
+const receipts = createReceipts({ state, sendFrame, renderRoomList: rooms.renderList, scheduleRoomsRefresh: rooms.scheduleRefresh });
+const typing = createTyping({ state, sendFrame });
 const jump = (roomId, messageId, seq) => lifecycle.jump(roomId, messageId, seq);
 const replies = createReplies({ state, jump, focusComposer: () => composer.focus() });
 const pins = createPins({ state, api, jump });
@@ -85,7 +98,7 @@ createMentionPicker({ input: $('composer-input'), form: $('composer'), members: 
 const composer = createComposer({
   state,
   api,
-  receive: messages.receive,
+  receive: (batch, options) => receiveMessages(batch, options),
   showUnsent: messages.showUnsent,
   extras: {
     take: (text) => {
@@ -114,8 +127,12 @@ const members = createMembers({
   renameAuthors: (roomId) => {
     messages.renameAuthors(roomId);
     lifecycle.membersLoaded(roomId);
-    if (state.current === roomId) pins.render(); // the pins name their authors too
+    if (state.current === roomId) {
+      pins.render(); // the pins name their authors too
+      typing.render();
+    }
   },
+  readsChanged: (roomId) => receipts.readsChanged(roomId),
 });
 const requests = createRequests({ state, api, renderRoomList: rooms.renderList, loadMembers: members.load });
 const events = createEvents({
@@ -131,6 +148,19 @@ const events = createEvents({
 });
 const session = createSession({ api, enterApp });
 
+/** Messages from the socket or our own sends: the conversation, the room list, who types. */
+function receiveMessages(batch, options) {
+  messages.receive(batch, options);
+  typing.messagesArrived(batch);
+}
+
+/** Update frames: the messages they change, and the activity of their rooms. */
+function receiveUpdates(frames, options) {
+  lifecycle.receiveUpdates(frames, options);
+  if (frames.map((frame) => acceptUpdate(state, frame)).some(Boolean)) rooms.renderList();
+  receipts.check();
+}
+
 async function openRoom(roomId) {
   const room = selectRoom(state, roomId);
   if (!room) return;
@@ -144,6 +174,7 @@ async function openRoom(roomId) {
   settings.render();
   people.render();
   pins.render();
+  typing.render();
   composer.focus();
   const loads = [members.load(roomId), pins.load(roomId)];
   if (room.is_group) loads.push(settings.load(roomId));
@@ -162,6 +193,7 @@ function closeRoom() {
   settings.clear();
   pins.clear();
   replies.cancel();
+  typing.render();
   composer.setEnabled(false);
   rooms.showNoRoom();
 }
@@ -195,6 +227,8 @@ function leaveApp(reason) {
   search.clear();
   pins.reset();
   lifecycle.forget();
+  receipts.reset();
+  typing.reset();
   clearNotices();
   closeRoom();
   session.showLoggedOut(reason);

@@ -1,16 +1,19 @@
 // The members of the open room in the side panel: loading them (which also names message
-// authors and the other person of a private chat), their roles and online state, reading
-// them again when someone shown offline writes or the membership changes, adding a member.
+// authors and the other person of a private chat), their roles, online dots and "last seen"
+// times (kept live by `presence` frames), reading them again when someone shown offline writes
+// or the membership changes, adding a member.
 
 import { ApiError } from './api.js';
+import { presenceText } from './conversation.js';
 import { $, el, onSubmit, setFormError } from './dom.js';
 import { errorText, parseIds, roleName } from './format.js';
-import { membersChanged, setMembers } from './state.js';
+import { acceptPresence, membersChanged, setMembers } from './state.js';
 
 const REFRESH_DELAY_MS = 500;
 
-/** Needs: renderRoomList(), renderRoomHeader(), renameAuthors(roomId) (messages.js). */
-export function createMembers({ state, api, renderRoomList, renderRoomHeader, renameAuthors }) {
+/** Needs: renderRoomList(), renderRoomHeader(), renameAuthors(roomId) (messages.js);
+ * readsChanged(roomId), when the members' read positions may have moved (receipts.js). */
+export function createMembers({ state, api, renderRoomList, renderRoomHeader, renameAuthors, readsChanged = () => {} }) {
   let refreshTimer = null;
 
   async function load(roomId) {
@@ -21,7 +24,15 @@ export function createMembers({ state, api, renderRoomList, renderRoomHeader, re
       render();
       renderRoomHeader();
       renameAuthors(roomId);
+      readsChanged(roomId);
     }
+  }
+
+  /** A `presence` frame: someone came online or went offline. */
+  function presence(payload) {
+    if (!acceptPresence(state, payload).includes(state.current)) return;
+    render();
+    renderRoomHeader();
   }
 
   /** Read the open room's members again soon (once, however many ask meanwhile). */
@@ -51,7 +62,7 @@ export function createMembers({ state, api, renderRoomList, renderRoomHeader, re
           el('span', { className: 'member-name', text: `${name}${you}` }),
           el('span', { className: 'member-detail', text: `@${member.username} · #${member.user_id}` }),
           el('span', { className: 'role', text: roleName(member.role) }),
-          el('span', { className: 'visually-hidden', text: member.online ? ', online' : ', offline' }),
+          el('span', { className: 'member-presence', text: presenceText(member) }),
         ]),
       );
     }
@@ -79,5 +90,5 @@ export function createMembers({ state, api, renderRoomList, renderRoomHeader, re
     }
   });
 
-  return { load, scheduleRefresh, changed, render, clear, stop };
+  return { load, scheduleRefresh, changed, presence, render, clear, stop };
 }

@@ -1,7 +1,8 @@
 // The open room's conversation on the page: drawing its stored and unsent messages in seq
 // order (the order and deduplication themselves are timeline.js's), history paging when the
 // reader scrolls up, keeping the reader's place, and taking in messages from the socket and
-// from our own sends (unread counts, announcements for screen readers).
+// from our own sends (unread counts, announcements for screen readers). After each drawing,
+// `drawn` lets the read state (receipts.js) add its divider and ticks and mark what is seen.
 
 import { messageBubble, renameAuthor } from './bubbles.js';
 import { $ } from './dom.js';
@@ -27,10 +28,11 @@ export function describeArrivals(state, fresh, live) {
 /**
  * Needs: drawPending(entry) -> element of an unsent message (composer.js);
  * scheduleRoomsRefresh(), scheduleMembersRefresh(), renderRoomList(); decorate(node, message),
- * which adds what happened to a message since (lifecycle.js) and what a reader may do about it
- * (safety.js).
+ * which adds what happened to a message since (lifecycle.js), what a reader may do about it
+ * (safety.js) and its receipt (receipts.js); drawn({fresh}) after the open room's messages
+ * were drawn (fresh: all anew) or added to.
  */
-export function createMessages({ state, api, drawPending, scheduleRoomsRefresh, scheduleMembersRefresh, renderRoomList, decorate = () => {} }) {
+export function createMessages({ state, api, drawPending, scheduleRoomsRefresh, scheduleMembersRefresh, renderRoomList, decorate = () => {}, drawn = () => {} }) {
   const bubble = (message) => {
     const node = messageBubble(message, { author: userName(state, message.sender_id, message.room_id), mine: message.sender_id === state.me });
     decorate(node, message);
@@ -70,6 +72,7 @@ export function createMessages({ state, api, drawPending, scheduleRoomsRefresh, 
     for (const entry of pendingIn(state, state.current)) list.append(drawPending(entry));
     renderStatus();
     scrollToBottom();
+    if (state.current !== null) drawn({ fresh: true });
   }
 
   /** No room open: no messages, no history status. */
@@ -132,7 +135,10 @@ export function createMessages({ state, api, drawPending, scheduleRoomsRefresh, 
         if (state.current === roomId) insert(message);
       });
       // Keep what the reader was looking at in place while older messages appear above it.
-      if (state.current === roomId) history.scrollTop = history.scrollHeight - fromBottom;
+      if (state.current === roomId) {
+        history.scrollTop = history.scrollHeight - fromBottom;
+        drawn();
+      }
       loaded = true;
     } catch (error) {
       if (api.loggedIn) toast(errorText(error));
@@ -148,21 +154,26 @@ export function createMessages({ state, api, drawPending, scheduleRoomsRefresh, 
     const bottom = nearBottom();
     const fresh = [];
     let roomsChanged = false;
+    let openChanged = false;
     for (const message of messages) {
       const taken = acceptMessage(state, message);
       if (!taken) continue; // seen already: a redelivery or an overlap
       taken.settledNode?.remove();
       if (!taken.knownRoom) scheduleRoomsRefresh();
-      if (message.room_id === state.current) insert(message);
+      if (message.room_id === state.current) {
+        insert(message);
+        openChanged = true;
+      }
       if (live && message.room_id === state.current && memberShownOffline(state, message)) scheduleMembersRefresh();
       if (!taken.mine) fresh.push(message);
-      if (taken.unread) roomsChanged = true;
+      if (taken.unread || taken.knownRoom) roomsChanged = true; // a badge, the order, the preview
     }
     if (state.current !== null && (bottom || messages.some((m) => m.sender_id === state.me && m.room_id === state.current))) {
       scrollToBottom();
     }
     if (roomsChanged) renderRoomList();
     if (state.current !== null) renderStatus();
+    if (openChanged) drawn();
     for (const text of describeArrivals(state, fresh, live)) announce(text);
   }
 

@@ -1,6 +1,6 @@
 // The user's own account: the display name (POST /api/me), the password (POST
-// /api/me/password: other devices' sessions end, this one gets new tokens) and the people
-// they block, with Unblock.
+// /api/me/password: other devices' sessions end, this one gets new tokens), whether others see
+// their read receipts (/api/me/settings) and the people they block, with Unblock.
 
 import { $, el, onSubmit, setFormError } from './dom.js';
 import { errorText } from './format.js';
@@ -8,8 +8,9 @@ import { toast } from './notices.js';
 
 export function createProfile({ state, api }) {
   async function load() {
-    const [me, blocked] = await Promise.all([api.get('/api/me'), api.get('/api/users/blocked')]);
+    const [me, blocked, settings] = await Promise.all([api.get('/api/me'), api.get('/api/users/blocked'), api.get('/api/me/settings')]);
     $('profile-nickname').value = me.nickname || '';
+    $('share-receipts').checked = Boolean(settings.share_read_receipts);
     renderBlocked(blocked.users || []);
   }
 
@@ -60,6 +61,25 @@ export function createProfile({ state, api }) {
     }
   });
 
+  // Saved as soon as it is switched; a refusal switches it back.
+  $('share-receipts').addEventListener('change', async () => {
+    const box = $('share-receipts');
+    const wanted = box.checked;
+    setFormError('receipts-error', '');
+    box.disabled = true;
+    try {
+      const data = await api.post('/api/me/settings', { share_read_receipts: wanted });
+      box.checked = Boolean(data.share_read_receipts);
+      toast(box.checked ? 'Others now see when you have read their messages.' : 'Your read receipts are now private.');
+    } catch (error) {
+      box.checked = !wanted;
+      setFormError('receipts-error', errorText(error));
+    } finally {
+      box.disabled = false;
+    }
+  });
+  $('receipts-form').addEventListener('submit', (event) => event.preventDefault());
+
   onSubmit('password-form', 'password-error', async (form) => {
     try {
       const data = await api.post('/api/me/password', { old_password: form.old.value, new_password: form.new.value });
@@ -74,6 +94,7 @@ export function createProfile({ state, api }) {
   function clear() {
     $('blocked-list').replaceChildren();
     $('profile-nickname').value = '';
+    $('share-receipts').checked = false;
     $('profile-panel').open = false;
   }
 

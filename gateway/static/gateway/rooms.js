@@ -1,14 +1,17 @@
-// The rooms: loading the joined ones, the room list with unread and request badges, the open
-// room's header, creating groups and private chats, leaving a group, and finding groups by
-// name to open, join or ask to join.
+// The rooms: loading the joined ones, the room list (most recently active first, each with its
+// last message and its unread, mention and request badges, kept in order live), the open
+// room's header (a private chat's: the other person's presence), creating groups and private
+// chats, leaving a group, and finding groups by name to open, join or ask to join.
 
 import { ApiError } from './api.js';
+import { badgeLabel, orderRooms, presenceText, previewText } from './conversation.js';
 import { $, el, onSubmit, rebuildKeepingFocus, setFormError } from './dom.js';
 import { errorText, parseIds, roleName } from './format.js';
 import { showUnreadInTitle, toast } from './notices.js';
 import {
   forgetRoom,
   isManager,
+  otherMember,
   rememberRoomNames,
   requestCount,
   roomLabel,
@@ -16,6 +19,7 @@ import {
   roomsToFollowUp,
   setRooms,
   totalUnread,
+  userName,
 } from './state.js';
 
 const REFRESH_DELAY_MS = 200;
@@ -27,6 +31,7 @@ const SEARCH_LIMIT = 20;
  */
 export function createRooms({ state, api, layout, openRoom, closeRoom, loadMembers, loadRequests }) {
   let refreshTimer = null;
+  const namesAsked = new Set(); // rooms whose members were read to name a preview's sender
 
   async function load() {
     const data = await api.get('/api/joined_rooms');
@@ -61,27 +66,46 @@ export function createRooms({ state, api, layout, openRoom, closeRoom, loadMembe
     rebuildKeepingFocus($('room-list'), 'data-room-id', fillList);
     $('room-list-empty').hidden = state.rooms.size > 0;
     showUnreadInTitle(totalUnread(state));
+    nameSenders();
+  }
+
+  /** A preview whose sender is not known by name yet: read that room's members, once. */
+  function nameSenders() {
+    for (const room of state.rooms.values()) {
+      const sender = room.last_message?.sender_id;
+      if (sender === undefined || sender === state.me || state.names.has(sender) || namesAsked.has(room.id)) continue;
+      namesAsked.add(room.id);
+      loadMembers(room.id).then(renderList, () => {});
+    }
   }
 
   function fillList() {
     const list = $('room-list');
-    for (const room of state.rooms.values()) {
+    for (const room of orderRooms(state.rooms.values())) {
       const unread = state.unread.get(room.id) || 0;
+      const mentions = state.mentions.get(room.id) || 0;
       const requests = requestCount(state, room);
       const button = el('button', {
         className: 'room',
         attrs: { type: 'button', 'data-room-id': room.id, 'aria-current': room.id === state.current ? 'true' : null },
       });
+      const preview = previewText(room.last_message, {
+        me: state.me,
+        nameOf: (userId) => (state.names.has(userId) ? userName(state, userId, room.id) : null),
+        isGroup: room.is_group,
+      });
       button.append(
-        el('span', { className: 'room-name', text: roomLabel(state, room) }),
-        el('span', { className: 'room-kind', text: room.is_group ? 'group' : 'private' }),
+        el('span', { className: 'room-main' }, [
+          el('span', { className: 'room-top' }, [
+            el('span', { className: 'room-name', text: roomLabel(state, room) }),
+            el('span', { className: 'room-kind', text: room.is_group ? 'group' : 'private' }),
+          ]),
+          preview ? el('span', { className: 'room-preview', text: preview, attrs: { title: preview } }) : null,
+        ]),
       );
-      if (unread) {
-        button.append(
-          el('span', { className: 'badge', text: unread, attrs: { 'aria-hidden': 'true' } }),
-          el('span', { className: 'visually-hidden', text: `, ${unread} unread` }),
-        );
-      }
+      if (mentions) button.append(el('span', { className: 'badge badge-mention', text: '@', attrs: { 'aria-hidden': 'true' } }));
+      if (unread) button.append(el('span', { className: 'badge', text: unread, attrs: { 'aria-hidden': 'true' } }));
+      if (unread || mentions) button.append(el('span', { className: 'visually-hidden', text: badgeLabel(unread, mentions) }));
       if (requests) {
         button.append(
           el('span', { className: 'badge badge-requests', text: `${requests}?`, attrs: { 'aria-hidden': 'true' } }),
@@ -99,10 +123,15 @@ export function createRooms({ state, api, layout, openRoom, closeRoom, loadMembe
     $('room-title').textContent = roomLabel(state, room);
     const members = state.members.get(room.id);
     const parts = [room.is_group ? 'Group' : 'Private chat', `you are ${roleName(room.role)}`];
-    if (members) {
+    const other = room.is_group ? null : otherMember(state, room.id);
+    if (other) {
+      parts.push(presenceText(other));
+    } else if (members) {
       const online = members.filter((m) => m.online).length;
       parts.push(`${members.length} member${members.length === 1 ? '' : 's'}, ${online} online`);
     }
+    $('room-presence').hidden = !other;
+    $('room-presence').classList.toggle('online', Boolean(other?.online));
     $('room-subtitle').textContent = parts.join(' · ');
     $('requests-section').hidden = !isManager(room);
     $('add-member-section').hidden = !isManager(room);
@@ -120,6 +149,7 @@ export function createRooms({ state, api, layout, openRoom, closeRoom, loadMembe
   function showNoRoom() {
     $('room-title').textContent = 'No room open';
     $('room-subtitle').textContent = 'Pick a room on the left, create one, or find a group.';
+    $('room-presence').hidden = true;
     $('requests-section').hidden = true;
     $('add-member-section').hidden = true;
     $('leave-room').hidden = true;
@@ -134,6 +164,7 @@ export function createRooms({ state, api, layout, openRoom, closeRoom, loadMembe
 
   /** Logout: the list and the search results go. */
   function clear() {
+    namesAsked.clear();
     $('room-list').replaceChildren();
     $('search-results').replaceChildren();
     $('search-summary').textContent = '';

@@ -1,6 +1,7 @@
 // The WebSocket side (API.md §5, §7.1): find a gateway through the registry, open `/api/ws?ack=1`
 // with the token as the `bearer, <token>` subprotocol, confirm what arrived with cumulative
 // acks per room, and come back with exponential back-off and jitter when the socket drops.
+// The live-only frames of §7.3 and §7.4 (read, typing, presence) are handed on, never acked.
 
 import { backoffDelay, messageFromFrame } from './timeline.js';
 
@@ -16,13 +17,14 @@ const CLOSE_POLICY = 1008;
  * Callbacks: onStatus(state, text) with state one of connecting, online, offline;
  * onOpen() after the welcome frame; onMessages(messages, {live}) with message objects
  * (live false for a `batch`); onUpdates(frames, {live}) with `update` frames (API.md §7.1);
- * onAck(frame); onNotice(frame); onError(payload).
+ * onAck(frame); onNotice(frame); onError(payload); onRead(frame), onTyping(frame) and
+ * onPresence(frame) with the live-only frames of API.md §7.3 and §7.4.
  */
 export class ChatSocket {
-  constructor({ api, deviceId = null, onStatus, onOpen, onMessages, onUpdates = () => {}, onAck, onNotice, onError }) {
+  constructor({ api, deviceId = null, onStatus, onOpen, onMessages, onUpdates = () => {}, onAck, onNotice, onError, onRead = () => {}, onTyping = () => {}, onPresence = () => {} }) {
     this.api = api;
     this.deviceId = deviceId; // `?device_id=`: this client's own position in every room
-    this.callbacks = { onStatus, onOpen, onMessages, onUpdates, onAck, onNotice, onError };
+    this.callbacks = { onStatus, onOpen, onMessages, onUpdates, onAck, onNotice, onError, onRead, onTyping, onPresence };
     this.ws = null;
     this.stopped = true;
     this.attempt = 0;
@@ -186,6 +188,16 @@ export class ChatSocket {
         break;
       case 'error':
         this.callbacks.onError(frame.payload || {});
+        break;
+      // Live only, never stored nor owed (id -1, no seq): nothing to confirm.
+      case 'read':
+        if (frame.payload && typeof frame.payload === 'object') this.callbacks.onRead(frame);
+        break;
+      case 'typing':
+        if (frame.sender_id !== this.api.session?.user_id) this.callbacks.onTyping(frame);
+        break;
+      case 'presence':
+        if (frame.payload && typeof frame.payload === 'object') this.callbacks.onPresence(frame);
         break;
       default:
         break; // pong, and frame types a newer server may add

@@ -1,5 +1,6 @@
-// The one store of client state (rooms, timelines, members, names, unread counts, join
-// requests, unsent messages, the open room) and the small functions that read or change it.
+// The one store of client state (rooms, timelines, members, names, unread and mention counts,
+// who is typing, join requests, unsent messages, the open room) and the small functions that
+// read or change it.
 // No DOM and no network: the other modules call these, then draw what changed. The open
 // room's message elements are kept here too, as plain Maps, so that a logout forgets all in one.
 
@@ -8,12 +9,15 @@ import { Timeline } from './timeline.js';
 export function createState() {
   return {
     me: null, // the logged-in user's id
-    rooms: new Map(), // room_id -> {id, name, is_group, role, last_seq}
+    rooms: new Map(), // room_id -> {id, name, is_group, role, last_seq, read_seq, last_message, last_activity_at}
     roomNames: new Map(), // room_id -> name, also of rooms seen only in search results
     timelines: new Map(), // room_id -> Timeline
     members: new Map(), // room_id -> [member]
     names: new Map(), // user_id -> display name
     unread: new Map(), // room_id -> count
+    mentions: new Map(), // room_id -> how many of the unread mention this user
+    typing: new Map(), // room_id -> Map(user_id -> time (ms) their typing ends)
+    divider: null, // {roomId, afterSeq}: the open room had unread messages after afterSeq
     requests: new Map(), // room_id -> Map(request_id -> request)
     settings: new Map(), // room_id -> {name, join_policy, announcement_only, history_visible}
     pending: new Map(), // client_msg_id -> {client_msg_id, room_id, content, status, error, retryable}
@@ -42,6 +46,8 @@ export function resetState(state) {
     state.members,
     state.names,
     state.unread,
+    state.mentions,
+    state.typing,
     state.requests,
     state.settings,
     state.pending,
@@ -52,6 +58,7 @@ export function resetState(state) {
   }
   state.me = null;
   state.current = null;
+  state.divider = null;
   state.connectedOnce = false;
   state.roomsLoaded = false;
 }
@@ -74,7 +81,11 @@ export function timelineOf(state, roomId) {
 /** Owners and admins of a group manage it (join requests, adding members). */
 export const isManager = (room) => Boolean(room && room.is_group && room.role <= 1);
 
-/** The joined rooms as the server lists them. Returns the previous Map of rooms. */
+/**
+ * The joined rooms as the server lists them (most recently active first), with their exact
+ * unread and mention counts; the open room has none (it is being read). Returns the previous
+ * Map of rooms.
+ */
 export function setRooms(state, rooms) {
   state.roomsLoaded = true;
   const previous = state.rooms;
@@ -82,8 +93,22 @@ export function setRooms(state, rooms) {
   for (const room of rooms) {
     state.rooms.set(room.id, room);
     state.roomNames.set(room.id, room.name);
+    const known = previous.get(room.id);
+    if (known && (known.last_seq || 0) > (room.last_seq || 0)) {
+      // Frames overtook this listing: what they brought stays, counts included.
+      Object.assign(room, { last_seq: known.last_seq, last_message: known.last_message, last_activity_at: known.last_activity_at });
+      continue;
+    }
+    if (room.unread === undefined || room.id === state.current) continue;
+    setCount(state.unread, room.id, room.unread);
+    setCount(state.mentions, room.id, room.mentions || 0);
   }
   return previous;
+}
+
+function setCount(map, roomId, count) {
+  if (count > 0) map.set(roomId, count);
+  else map.delete(roomId);
 }
 
 /** Names of rooms seen outside the joined list (search results), for notices about them. */
@@ -109,10 +134,8 @@ export function roomsToFollowUp(state, previous) {
 /** A group's name; for a private chat, the other person's name once the members are known
  * (the stored name was made up by whoever started it). */
 export function roomLabel(state, room) {
-  if (!room.is_group) {
-    const other = (state.members.get(room.id) || []).find((m) => m.user_id !== state.me);
-    if (other) return `${other.nickname || other.username} (private)`;
-  }
+  const other = room.is_group ? null : otherMember(state, room.id);
+  if (other) return `${other.nickname || other.username} (private)`;
   return room.name;
 }
 
@@ -128,18 +151,26 @@ export function userName(state, userId, roomId = state.current) {
   return state.names.get(userId) ?? `user #${userId}`;
 }
 
-/** Open a room: it becomes current and its unread count goes. Null when it is not joined. */
+/**
+ * Open a room: it becomes current and its unread and mention counts go; when it had unread
+ * messages, the "New messages" divider is to go above the first after its read position.
+ * Null when it is not joined.
+ */
 export function selectRoom(state, roomId) {
   const room = state.rooms.get(roomId);
   if (!room) return null;
+  const hadUnread = (state.unread.get(roomId) || 0) > 0;
+  state.divider = hadUnread && typeof room.read_seq === 'number' ? { roomId, afterSeq: room.read_seq } : null;
   state.current = roomId;
   state.unread.delete(roomId);
+  state.mentions.delete(roomId);
   return room;
 }
 
 /** No room is open any more; its elements are gone from the page. */
 export function deselectRoom(state) {
   state.current = null;
+  state.divider = null;
   state.messageEls.clear();
   state.pendingEls.clear();
 }
@@ -148,6 +179,8 @@ export function deselectRoom(state) {
 export function forgetRoom(state, roomId) {
   state.timelines.delete(roomId);
   state.unread.delete(roomId);
+  state.mentions.delete(roomId);
+  state.typing.delete(roomId);
 }
 
 export function totalUnread(state) {
@@ -163,18 +196,116 @@ export function totalUnread(state) {
  * Returns null when it is known already (a redelivery or an overlap); else what happened:
  * `settledNode`, the element of the unsent message it stores, if shown (the caller removes
  * it); `knownRoom`, whether the room is in the joined list; `mine`; `unread`, whether it was
- * counted unread (someone else's, in a room that is not open).
+ * counted unread (someone else's, in a room that is not open, newer than what the rooms list
+ * counted already). The room becomes the most recently active, with this as its last message;
+ * our own message marks the room read up to it (the server does so too).
  */
 export function acceptMessage(state, message) {
   if (timelineOf(state, message.room_id).add(message) < 0) return null;
   const settled = message.client_msg_id && state.pending.has(message.client_msg_id);
   const settledNode = settled ? dropPending(state, message.client_msg_id) : null;
   const room = state.rooms.get(message.room_id);
-  if (room && message.seq > (room.last_seq || 0)) room.last_seq = message.seq;
+  const counted = room ? room.last_seq || 0 : 0; // the list's counts cover up to its last_seq
+  if (room && message.seq > counted) room.last_seq = message.seq;
   const mine = message.sender_id === state.me;
-  const unread = !mine && message.room_id !== state.current;
-  if (unread) state.unread.set(message.room_id, (state.unread.get(message.room_id) || 0) + 1);
+  const unread = !mine && message.room_id !== state.current && message.seq > counted;
+  if (unread) {
+    bump(state.unread, message.room_id);
+    if (message.mention_all || (message.mentions || []).includes(state.me)) bump(state.mentions, message.room_id);
+  }
+  if (room) {
+    noteActivity(room, message.created_at);
+    if (!room.last_message || message.seq >= room.last_message.seq) room.last_message = message;
+    if (mine) {
+      room.read_seq = Math.max(room.read_seq || 0, message.seq);
+      if (message.seq >= room.last_seq) {
+        state.unread.delete(room.id);
+        state.mentions.delete(room.id);
+      }
+    }
+  }
   return { settledNode, knownRoom: Boolean(room), mine, unread };
+}
+
+const bump = (map, roomId) => map.set(roomId, (map.get(roomId) || 0) + 1);
+
+function noteActivity(room, at) {
+  const when = Date.parse(at ?? '');
+  if (!Number.isNaN(when) && !(Date.parse(room.last_activity_at ?? '') >= when)) room.last_activity_at = at;
+}
+
+/**
+ * An `update` frame (API.md §7.1): activity in its room, which keeps up its last_seq; when it
+ * changed the room's last message (an edit, a delete), the preview shows it as it is now.
+ * True when the room is in the joined list.
+ */
+export function acceptUpdate(state, frame) {
+  const room = state.rooms.get(frame.room_id);
+  if (!room) return false;
+  if (frame.seq > (room.last_seq || 0)) room.last_seq = frame.seq;
+  noteActivity(room, frame.created_at);
+  const target = frame.payload?.message;
+  if (target && room.last_message && target.id === room.last_message.id) room.last_message = { ...room.last_message, ...target };
+  return true;
+}
+
+// --- Read positions, typing, presence (API.md §7.3, §7.4) ----------------------------------
+
+/**
+ * A `read` frame: this user read a room on some device (its position moves; when that is the
+ * room's end, its counts go; `refresh`: the counts must be read again), or another member did
+ * (their position in the room's members list moves: `receipt`).
+ */
+export function acceptRead(state, frame) {
+  const { user_id: userId, read_seq: readSeq } = frame.payload || {};
+  const roomId = frame.room_id;
+  if (typeof readSeq !== 'number') return { mine: false, receipt: false, refresh: false };
+  if (userId === state.me) {
+    const room = state.rooms.get(roomId);
+    if (!room) return { mine: true, receipt: false, refresh: false };
+    room.read_seq = Math.max(room.read_seq || 0, readSeq);
+    const counted = state.unread.has(roomId) || state.mentions.has(roomId);
+    if (readSeq >= (room.last_seq || 0)) {
+      state.unread.delete(roomId);
+      state.mentions.delete(roomId);
+      return { mine: true, receipt: false, refresh: false };
+    }
+    return { mine: true, receipt: false, refresh: counted && roomId !== state.current };
+  }
+  const member = (state.members.get(roomId) || []).find((m) => m.user_id === userId);
+  if (!member || (member.read_seq ?? -1) >= readSeq) return { mine: false, receipt: false, refresh: false };
+  member.read_seq = readSeq;
+  return { mine: false, receipt: true, refresh: false };
+}
+
+/** A `typing` frame: `userId` types in the room until `until` (ms). */
+export function noteTyping(state, roomId, userId, until) {
+  if (!state.typing.has(roomId)) state.typing.set(roomId, new Map());
+  state.typing.get(roomId).set(userId, until);
+}
+
+/** `userId` stopped typing in the room (their message came). True when they were typing. */
+export function stopTyping(state, roomId, userId) {
+  return Boolean(state.typing.get(roomId)?.delete(userId));
+}
+
+/** A `presence` frame: the user's entry in every members list known. Returns the ids of the
+ * rooms whose lists changed. */
+export function acceptPresence(state, { user_id: userId, online, last_seen: lastSeen }) {
+  const changed = [];
+  for (const [roomId, members] of state.members) {
+    const member = members.find((m) => m.user_id === userId);
+    if (!member) continue;
+    member.online = Boolean(online);
+    member.last_seen = online ? null : (lastSeen ?? member.last_seen ?? null);
+    changed.push(roomId);
+  }
+  return changed;
+}
+
+/** The other person of a private chat, once its members are known. */
+export function otherMember(state, roomId) {
+  return (state.members.get(roomId) || []).find((m) => m.user_id !== state.me) ?? null;
 }
 
 // --- Unsent messages -----------------------------------------------------------------------
