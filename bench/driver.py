@@ -341,7 +341,7 @@ class Driver:
         where = f"fan-out {row['target']} on {row['server']}, room of {row['room_size']}"
         # Ours promises every frame (API.md §5.4): a loss is a broken run. A baseline promises
         # nothing (the stock layer drops on full channels): its losses are part of its result.
-        report_loss = self.problem if row["target"] == "ours" else self.note
+        report_loss = self.problem if row["target"].startswith("ours") else self.note
         if row["lost"]:
             report_loss(f"{where}: {row['lost']:,} of {row['expected']:,} frames never arrived")
             self._dump_stacks(where, processes)

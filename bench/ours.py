@@ -1,15 +1,17 @@
 """What `make bench` measures on our cluster once it runs (a send process and two gateways on
-one ASGI server): memory and the connect storm, fan-out, and on the primary server latency,
-sending, the life of a message and the optional profiles. The driver (`bench/driver.py`) starts
-and stops the cluster around it.
+one ASGI server): memory and the connect storm, fan-out (and the largest room's again with
+every member sending read frames), and on the primary server latency, sending, the life of a
+message, the chat list and the optional profiles. The driver (`bench/driver.py`) starts and
+stops the cluster around it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from typing import TYPE_CHECKING
 
-from bench import report, timeline_phase
+from bench import chatlist_phase, fixtures, report, timeline_phase
 from bench.httpclient import HttpPool
 from bench.phases import OURS_STALL_SECONDS, SETTLE_SECONDS, Target, sender_for_ours
 from bench.population import WARM_SOCKETS
@@ -124,6 +126,8 @@ class OurCluster:
                 round(row["triggers"] / row["feeder_cpu_s"], 1) if row["feeder_cpu_s"] else 0.0
             )
             driver.fanout_done(row, [send, *gateways])
+        if options.reads:
+            await self._fanout_with_reads(target)
         if not full:
             return
         await asyncio.sleep(SETTLE_SECONDS)
@@ -165,6 +169,7 @@ class OurCluster:
             if row["lost"] or not row["calls"]:
                 driver.problem(f"sending, room of {size}: {row['calls']} calls stored, {row['lost']} frames lost")
         await self._timeline(rate)
+        await self._chat_list()
         if options.profile:
             profiles = self.results["profile"] = []
             largest, smallest = max(options.rooms), min(options.rooms)
@@ -180,6 +185,46 @@ class OurCluster:
                         out_dir=driver.out_dir,
                     )
                 )
+
+    async def _fanout_with_reads(self, target: Target) -> None:
+        """The largest room's fan-out again, every member sending a `read` frame for each chat
+        frame it receives (the worker's read mode): the row is `ours-reads`, next to `ours`."""
+        driver, size = self.driver, max(self.options.rooms)
+        broadcast = size <= fixtures.read_receipts_max_members()
+        await asyncio.sleep(SETTLE_SECONDS)
+        driver.say(
+            f"fan-out with reads, ours on {self.server}, room of {size:,}: every member reads every message "
+            f"(receipts {'broadcast' if broadcast else 'not broadcast'} in a room this size)"
+        )
+        await driver.pool.call_all("read_mode", on=True)
+        try:
+            row = await self.phases.fanout(
+                dataclasses.replace(target, kind="ours-reads"), size, seconds=self.options.fanout_seconds
+            )
+        finally:
+            reads = sum(await driver.pool.call_all("read_mode", on=False))
+        row["reads_sent"] = reads
+        row["receipts_broadcast"] = broadcast
+        row["send_calls_per_cpu_s"] = round(row["triggers"] / row["feeder_cpu_s"], 1) if row["feeder_cpu_s"] else 0.0
+        driver.fanout_done(row, [self.send, *self.gateways])
+        driver.say(f"  {reads:,} read frames sent")
+        if row["frames"] and reads < row["frames"]:
+            driver.problem(f"fan-out with reads, room of {size}: {reads:,} read frames for {row['frames']:,} frames")
+
+    async def _chat_list(self) -> None:
+        """GET /api/joined_rooms for the user in many rooms (bench/chatlist_phase.py)."""
+        chat_list = self.population.chat_list
+        if chat_list is None:
+            return
+        await asyncio.sleep(SETTLE_SECONDS)
+        self.driver.say(f"chat list: GET /api/joined_rooms for a user in {chat_list.rooms:,} rooms")
+        row = await chatlist_phase.run(pool=self.http, chat_list=chat_list)
+        self.results["chat_list"] = row
+        self.driver.say(
+            f"  p50 {row['p50_ms']} ms, p95 {row['p95_ms']} ms; {row['returned']:,} rooms, {row['reply_kb']} KB"
+        )
+        for fault in chatlist_phase.faults(row):
+            self.driver.problem(f"chat list: {fault}")
 
     async def _timeline(self, rate: float) -> None:
         """The life of a message next to plain messages, in the sending phase's rooms and rate

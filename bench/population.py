@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bench import fixtures
-from bench.fixtures import BenchUser
+from bench.fixtures import BenchUser, ChatList
 from bench.options import Options
 
 WARM_SOCKETS = 20  # sockets opened before a memory measurement, so start-up allocations are not counted
@@ -22,6 +22,7 @@ class Population:
     stalled_room: int
     failover: list[BenchUser]  # clients of the failover phase (the first sends)
     failover_room: int
+    chat_list: ChatList | None  # a user in many rooms, for GET /api/joined_rooms (never connects)
 
 
 def population_create(options: Options) -> Population:
@@ -43,4 +44,5 @@ def population_create(options: Options) -> Population:
         stalled_room=fixtures.room_create(name="bench-stalled", member_ids=[u.id for u in stalled]),
         failover=failover,
         failover_room=fixtures.room_create(name="bench-failover", member_ids=[u.id for u in failover]),
+        chat_list=fixtures.chat_list_create(rooms=options.chat_list_rooms) if options.chat_list_rooms else None,
     )

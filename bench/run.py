@@ -7,15 +7,21 @@ One run, on this machine:
 2. for each ASGI server `manage.py serve --server` offers (uvicorn first): the cluster, a
    send process (`CHAT_ROLES=send,meta,registry`) and two gateways (`CHAT_ROLES=gateway`),
    then, on the first server, every phase: memory (idle sockets on one gateway), the connect
-   storm, fan-out (rooms of 10, 100, 1000 online members), latency at a steady 2,000
-   deliveries/s, sending (send_message per send-process CPU-second), the life of a message
-   (a mix of messages, replies, reactions and edits next to plain messages,
-   `bench/timeline_phase.py`); on the other servers, fan-out only;
+   storm, fan-out (rooms of 10, 100, 1000 online members, and the room of 1000 again with
+   every member sending `read` frames), latency at a steady 2,000 deliveries/s, sending
+   (send_message per send-process CPU-second), the life of a message (a mix of messages,
+   replies, reactions and edits next to plain messages, `bench/timeline_phase.py`), the chat
+   list (`GET /api/joined_rooms` for a user in 1,000 rooms, `bench/chatlist_phase.py`); on the
+   other servers, fan-out only (with and without reads);
 3. for the same servers: the bare ASGI app (the ceiling) and the stock Channels pattern,
    fan-out with the same clients and rooms;
-4. the table (targets met or missed, every fan-out figure with its ratio to both baselines),
+4. the table (targets met or missed, every fan-out figure with its ratio to both baselines,
+   the fan-out with reads next to the same without),
    JSON in `bench/results/<timestamp>.json` and `latest.json`, the latency plot
    `bench/results/latency.png` (`--quick` writes under `bench/results/quick/` instead).
+
+The driver and its rounds are `bench/driver.py`, the phases on our cluster `bench/ours.py`, the
+baselines' rounds `bench/baseline_round.py`; this module is the command line and the output.
 
 Clients are real WebSocket clients in separate worker processes (`bench.clients`); every
 server is a separate process whose own CPU time is read before and after each phase. Every
@@ -39,7 +45,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import fixtures, report
+from bench import fixtures, plot, report
 from bench.clients import raise_nofile_limit
 from bench.driver import Driver
 from bench.options import Options, parse
@@ -78,7 +84,7 @@ def _write(results: dict[str, Any], out_dir: Path, latency_values: list[float], 
     plot_name = "latency.png"
     if results.get("latency") and latency_values:
         try:
-            report.plot_latency(latency_values, results["latency"], out_dir / plot_name)
+            plot.plot_latency(latency_values, results["latency"], out_dir / plot_name)
         except Exception as error:  # matplotlib missing or broken: the figures still count
             results["problems"].append(f"latency plot: {type(error).__name__}: {error}")
             plot_name = ""
