@@ -9,6 +9,10 @@ A client finds its gateway the way real clients do (`GET /registry/gateway/avail
 then the `ws_url` it names), or is given a URL directly (the memory phase, the baselines). It
 counts as connected once the server's welcome frame (`type` "system") has arrived.
 
+In read mode (`read_mode`, for every client of the worker), a client sends
+`{"type": "read", "room_id", "seq"}` for each chat frame it receives, as a client showing the
+room would: the cost of read receipts on the gateways, next to the same fan-out without.
+
 Bench messages carry their send time in their text, `b<unix seconds>`: a worker subtracts it
 from the arrival time (the same clock: one machine) for the latency samples.
 """
@@ -88,6 +92,8 @@ class Worker:
         self.latency_room: int | None = None
         self.samples = array("d")
         self.ack_clients: set[Client] = set()
+        self.read_mode = False
+        self.reads_sent = 0
         self._exit = asyncio.Event()
         self._tasks: set[asyncio.Task[Any]] = set()
 
@@ -282,6 +288,13 @@ class Worker:
         self.counts.clear()
         self.dropped.clear()
 
+    async def op_read_mode(self, *, on: bool) -> int:
+        """Every client sends a `read` frame per chat frame from now on (or stops); returns how
+        many read frames were sent since the last call."""
+        self.read_mode = on
+        sent, self.reads_sent = self.reads_sent, 0
+        return sent
+
     async def op_latency_start(self, *, room_id: int) -> None:
         self.latency_room = room_id
         self.samples = array("d")
@@ -332,6 +345,8 @@ class Worker:
                         self._sample(frame, now)
                     if client in self.ack_clients:
                         self._saw(client, room, frame.get("seq"))
+                    if self.read_mode and kind == "chat":
+                        await self._send_read(client, room, frame.get("seq"))
                 elif kind == "batch":
                     now = time.time()
                     for inner in frame["payload"]:
@@ -341,6 +356,8 @@ class Worker:
                             self._sample(inner, now)
                         if client in self.ack_clients:
                             self._saw(client, room, inner.get("seq"))
+                        if self.read_mode and inner.get("type") == "chat":
+                            await self._send_read(client, room, inner.get("seq"))
             reason = f"closed by the server (code {client.ws.close_code})"
         except ConnectionClosed as error:
             reason = f"closed by the server (code {error.rcvd.code if error.rcvd else 'none'})"
@@ -354,6 +371,13 @@ class Worker:
         sent_at = stamp_of(payload.get("text") if isinstance(payload, dict) else None)
         if sent_at is not None:
             self.samples.append(now - sent_at)
+
+    async def _send_read(self, client: Client, room: int, seq: Any) -> None:
+        if not isinstance(seq, int):
+            return
+        with contextlib.suppress(Exception):  # a socket the server closed is counted by the read loop
+            await client.ws.send(orjson.dumps({"type": "read", "room_id": room, "seq": seq}).decode())
+            self.reads_sent += 1
 
     @staticmethod
     def _saw(client: Client, room: int, seq: Any) -> None:

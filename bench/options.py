@@ -32,6 +32,8 @@ class Options:
     stalled: int = 20  # sockets that stop reading (the fault phases)
     stalled_messages: int = 400  # 4 KB messages into their room
     failover_clients: int = 200  # clients of the failover phase
+    chat_list_rooms: int = 1000  # rooms of the chat list's user (GET /api/joined_rooms); 0: no chat list phase
+    reads: bool = True  # fan-out into the largest room once more, every member sending read frames
     workers: int = 4
     servers: list[str] | None = None  # None: every server `manage.py serve --server` offers
     baselines: bool = True
@@ -64,6 +66,7 @@ QUICK = {
     "stalled": 3,
     "stalled_messages": 400,
     "failover_clients": 20,
+    "chat_list_rooms": 100,
     "workers": 2,
     "profile_seconds": 3.0,
     "drain_timeout": 30.0,
@@ -105,6 +108,10 @@ def parse(argv: list[str] | None = None) -> Options:
     parser.add_argument("--storm", type=int, help="clients of the connect storm (5000)")
     parser.add_argument("--stalled", type=int, help="sockets that stop reading in the fault phases (20)")
     parser.add_argument("--failover-clients", type=int, help="clients of the failover phase (200)")
+    parser.add_argument("--chat-list-rooms", type=int, help="rooms of the chat list's user (1000; 0: skip)")
+    parser.add_argument(
+        "--no-reads", dest="reads", action="store_false", default=None, help="skip the fan-out with read frames"
+    )
     parser.add_argument("--workers", type=int, help="load-generator processes (4)")
     parser.add_argument("--servers", type=_names, help="ASGI servers to run the gateways on, first = all phases")
     parser.add_argument("--no-baselines", dest="baselines", action="store_false", default=None)
@@ -126,6 +133,8 @@ def parse(argv: list[str] | None = None) -> Options:
         parser.error("--workers and --concurrency must be at least 1")
     if min(options.connections, options.storm) < 1:
         parser.error("--connections and --storm must be at least 1")
+    if options.chat_list_rooms < 0:
+        parser.error("--chat-list-rooms must be at least 0")
     return options
 
 

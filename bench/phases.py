@@ -38,6 +38,7 @@ POLL_SECONDS = 0.025
 OURS_STALL_SECONDS = 15.0
 WINDOW_SECONDS = 0.25
 MAX_TRIGGER_ERRORS = 50
+SETTLE_SECONDS = 1.0  # between two measurements, so one's tail does not weigh on the next
 
 
 @dataclass

@@ -1,6 +1,6 @@
 """The benchmark's output: the targets met or missed, the markdown table (printed, written next
-to the JSON, and optionally into the README's Performance section), the JSON results and the
-latency plot."""
+to the JSON, and optionally into the README's Performance section) and the JSON results; the
+latency plot is `bench/plot.py`."""
 
 from __future__ import annotations
 
@@ -24,6 +24,8 @@ SEND_GROWTH_TARGET = 1.5
 KB_PER_CONNECTION_TARGET = 30.0
 STORM_SECONDS_TARGET = 15.0
 FAILOVER_P50_TARGET_S = 10.0
+WITH_READS_TARGET = 0.7  # fan-out per gateway CPU-second with every member reading ÷ without
+CHAT_LIST_TARGET_MS = 250.0  # GET /api/joined_rooms for a user in 1,000 rooms, p95: "well under a second"
 
 
 def _num(value: float | None, digits: int = 0) -> str:
@@ -77,6 +79,18 @@ def evaluate(results: dict[str, Any]) -> list[dict[str, Any]]:
             f"≥ {goal:g}×",
             None if ratio is None else ratio >= goal,
         )
+    reads = fanout_row(results, "ours-reads", primary, largest) if primary and largest else None
+    ratio = _ratio(reads["frames_per_cpu_s"] if reads else None, per_cpu)
+    check(
+        f"fan-out, room of {largest}, every member sending read frames: per gateway CPU-second with reads "
+        f"÷ without ({primary})",
+        ratio,
+        f"{ratio:.2f}× ({_num(reads['frames_per_cpu_s'] if reads else None)} vs {_num(per_cpu)})"
+        if ratio is not None
+        else "n/a",
+        f"≥ {WITH_READS_TARGET:g}×",
+        None if ratio is None else ratio >= WITH_READS_TARGET,
+    )
     latency = results.get("latency")
     if latency:
         rate = latency["target_deliveries_per_s"]
@@ -148,6 +162,20 @@ def evaluate(results: dict[str, Any]) -> list[dict[str, Any]]:
             f"≤ {budget_kb * 1.5:,.0f} KB (budget {budget_kb:,.0f} KB)",
             value is not None and value <= budget_kb * 1.5,
         )
+    chat_list = results.get("chat_list")
+    if chat_list:
+        p95 = chat_list["p95_ms"]
+        complete = chat_list["returned"] == chat_list["rooms"] and not chat_list["errors"]
+        check(
+            f"chat list: GET /api/joined_rooms for a user in {chat_list['rooms']:,} rooms "
+            f"(p95 of {chat_list['requests']} requests)",
+            p95,
+            f"{_num(p95, 1)} ms (p50 {_num(chat_list['p50_ms'], 1)} ms), {chat_list['returned']:,} rooms listed",
+            f"≤ {CHAT_LIST_TARGET_MS:g} ms, every room",
+            None if p95 is None else p95 <= CHAT_LIST_TARGET_MS and complete,
+        )
+    else:
+        check("chat list: GET /api/joined_rooms", None, "n/a", f"≤ {CHAT_LIST_TARGET_MS:g} ms, every room", None)
     storm = results.get("storm")
     if storm:
         seconds = storm["seconds"]
@@ -190,7 +218,11 @@ def markdown(results: dict[str, Any], *, plot_link: str | None = None) -> str:
     ]
     for item in results.get("targets", []):
         lines.append(f"| {item['figure']} | {item['shown']} | {item['target']} | {_met(item['met'])} |")
-    lines += ["", _fanout_table(results), "", _details(results)]
+    lines += ["", _fanout_table(results)]
+    reads = _reads_table(results)
+    if reads:
+        lines += ["", reads]
+    lines += ["", _details(results)]
     if results.get("timeline"):
         lines += ["", timeline_phase.table(results["timeline"])]
     if plot_link:
@@ -241,6 +273,33 @@ def _fanout_table(results: dict[str, Any]) -> str:
     return "\n".join(out)
 
 
+def _reads_table(results: dict[str, Any]) -> str:
+    """Fan-out with every member sending a `read` frame per message next to the same without."""
+    rows = [r for r in results.get("fanout", []) if r["target"] == "ours-reads"]
+    if not rows:
+        return ""
+    out = [
+        "Read receipts (API.md §7.3): the same fan-out with every member sending a `read` frame for each message "
+        "it receives, as a client showing the room does (the gateways keep reads in memory and write them in "
+        "batches; receipts are broadcast only in rooms of at most READ_RECEIPTS_MAX_MEMBERS members):",
+        "",
+        "| server | room | without reads: frames/s | without: per gateway CPU-s | with reads: frames/s "
+        "| with: per gateway CPU-s | with ÷ without | read frames sent | receipts broadcast |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for row in rows:
+        plain = fanout_row(results, "ours", row["server"], row["room_size"])
+        without = plain["frames_per_cpu_s"] if plain else None
+        ratio = _ratio(row["frames_per_cpu_s"], without)
+        out.append(
+            f"| {row['server']} | {row['room_size']:,} | {_num(plain['frames_per_s'] if plain else None)} "
+            f"| {_num(without)} | {_num(row['frames_per_s'])} | {_num(row['frames_per_cpu_s'])} "
+            f"| {f'{ratio:.2f}×' if ratio is not None else 'n/a'} | {_num(row.get('reads_sent'))} "
+            f"| {'yes' if row.get('receipts_broadcast') else 'no'} |"
+        )
+    return "\n".join(out)
+
+
 def _details(results: dict[str, Any]) -> str:
     out = ["Details:", ""]
     latency = results.get("latency")
@@ -261,15 +320,26 @@ def _details(results: dict[str, Any]) -> str:
             f"{_num(row['request_p50_ms'], 1)} ms / p99 {_num(row['request_p99_ms'], 1)} ms."
         )
     for row in results.get("fanout", []):
-        if row["target"] == "ours" and row.get("send_calls_per_cpu_s"):
+        if row["target"] in ("ours", "ours-reads") and row.get("send_calls_per_cpu_s"):
+            reads = ", every member sending read frames" if row["target"] == "ours-reads" else ""
             out.append(
-                f"- fan-out, room of {row['room_size']:,} ({row['server']}): {row['triggers']:,} messages, "
+                f"- fan-out, room of {row['room_size']:,} ({row['server']}{reads}): {row['triggers']:,} messages, "
                 f"{row['frames']:,} frames in {row['seconds']:.1f} s; send process "
                 f"{_num(row['send_calls_per_cpu_s'])} send_message per CPU-second at "
                 f"{row['triggers'] / row['seconds']:.0f}/s; gateways busy "
                 + ", ".join(f"{v['utilization']:.0%}" for v in row["per_process"].values())
                 + f"; load generators {row['loadgen_cpu_s']:.1f} CPU-s; machine busy {row['machine_busy']:.2f} cores."
             )
+    chat_list = results.get("chat_list")
+    if chat_list:
+        out.append(
+            f"- chat list: a user in {chat_list['rooms']:,} rooms of {chat_list['messages_per_room']} messages each "
+            f"({chat_list['expected_unread']:,} unread, {chat_list['expected_mentions']:,} mentioning them), "
+            f"{chat_list['requests']} requests one after another after {chat_list['warmup']} warm-up: "
+            f"p50 {_num(chat_list['p50_ms'], 1)} ms, p95 {_num(chat_list['p95_ms'], 1)} ms, "
+            f"max {_num(chat_list['max_ms'], 1)} ms; the reply listed {chat_list['returned']:,} rooms "
+            f"({chat_list['reply_kb']:,} KB), {chat_list['unread']:,} unread, {chat_list['mentions']:,} mentions."
+        )
     memory_rows = []
     memory = results.get("memory")
     if memory:
@@ -303,51 +373,6 @@ def _details(results: dict[str, Any]) -> str:
         elif profile.get("error"):
             out.append(f"- profile of {profile.get('process')}: {profile['error']}")
     return "\n".join(out)
-
-
-def plot_latency(values_ms: list[float], latency: dict[str, Any], path: Path) -> None:
-    """Histogram and CDF of the latency samples, with the percentiles and the targets."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import matplotlib.ticker
-
-    figure, (hist_ax, cdf_ax) = plt.subplots(1, 2, figsize=(12, 4.5), dpi=100)
-    limit = max(latency["p99_ms"] * 1.5, LATENCY_P99_TARGET_MS * 1.1) if values_ms else 60.0
-    shown = [v for v in values_ms if v <= limit]
-    hist_ax.hist(shown, bins=120, color="#3b7dd8")
-    hist_ax.set_xlabel("send_message request → frame arrival (ms)")
-    hist_ax.set_ylabel("deliveries")
-    hist_ax.set_title(
-        f"{latency['samples']:,} deliveries at {latency['target_deliveries_per_s']:,}/s, "
-        f"room of {latency['room_size']:,}"
-    )
-    colours = {"p50": "#2a9d3f", "p95": "#e0a000", "p99": "#d33"}
-    for q, colour in colours.items():
-        value = latency[f"{q}_ms"]
-        for ax in (hist_ax, cdf_ax):
-            ax.axvline(value, color=colour, linestyle="--", linewidth=1, label=f"{q} {value:.1f} ms")
-    n = len(values_ms)
-    if n:
-        cdf_ax.plot(values_ms, [(i + 1) / n for i in range(n)], color="#3b7dd8")
-        cdf_ax.set_xscale("log")
-        low = min(values_ms[0], LATENCY_P50_TARGET_MS) * 0.9
-        high = max(values_ms[-1], LATENCY_P99_TARGET_MS) * 1.1
-        ticks = [t for t in (1, 2, 5, 10, 15, 20, 30, 50, 100, 200, 500, 1000, 2000, 5000) if low <= t <= high]
-        cdf_ax.set_xlim(low, high)
-        cdf_ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
-        cdf_ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
-    for goal in (LATENCY_P50_TARGET_MS, LATENCY_P99_TARGET_MS):
-        cdf_ax.axvline(goal, color="#888", linestyle=":", linewidth=1)
-    cdf_ax.set_xlabel("ms (log scale); dotted: the 15 ms and 50 ms targets")
-    cdf_ax.set_ylabel("share of deliveries")
-    cdf_ax.set_title("cumulative distribution")
-    cdf_ax.legend(loc="lower right", fontsize=8)
-    hist_ax.legend(loc="upper right", fontsize=8)
-    figure.tight_layout()
-    figure.savefig(path)
-    plt.close(figure)
 
 
 def readme_update(readme: Path, table: str) -> bool:

@@ -15,6 +15,7 @@ def test_defaults_are_the_issue_sizes():
     assert (options.connections, options.storm) == (5000, 5000)
     assert options.database_name == "chat_bench"
     assert options.fan_users == 1000
+    assert (options.chat_list_rooms, options.reads) == (1000, True)
 
 
 def test_quick_uses_tiny_sizes_and_its_own_database_and_explicit_options_win():
@@ -24,9 +25,18 @@ def test_quick_uses_tiny_sizes_and_its_own_database_and_explicit_options_win():
     assert options.workers == 3
     assert options.connections == 200
     assert options.database_name == "chat_bench_quick"
+    assert (options.chat_list_rooms, options.reads) == (100, True)
 
 
-@pytest.mark.parametrize("argv", [["--rooms", "ten"], ["--rooms", "0,10"], ["--workers", "0"], ["--storm", "0"]])
+def test_the_chat_list_and_the_reads_run_can_be_sized_or_skipped():
+    options = parse(["--quick", "--chat-list-rooms", "0", "--no-reads"])
+    assert (options.chat_list_rooms, options.reads) == (0, False)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["--rooms", "ten"], ["--rooms", "0,10"], ["--workers", "0"], ["--storm", "0"], ["--chat-list-rooms", "-1"]],
+)
 def test_bad_options_are_refused(argv, capsys):
     with pytest.raises(SystemExit) as exit_info:
         parse(argv)

@@ -151,3 +151,91 @@ def test_server_failures_under_load_are_notes_not_problems():
     assert "Notes (requests the servers failed under load; part of the result):" in text
     assert "- connect storm: 12 clients failed: {'registry answered 503': 12}" in text
     assert "Problems" not in text
+
+
+def chat_list(**overrides: Any) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "rooms": 1000,
+        "messages_per_room": 5,
+        "requests": 20,
+        "warmup": 2,
+        "errors": 0,
+        "p50_ms": 120.0,
+        "p95_ms": 180.5,
+        "max_ms": 260.0,
+        "reply_kb": 410.2,
+        "returned": 1000,
+        "room_ids": 1000,
+        "unread": 1500,
+        "expected_unread": 1500,
+        "mentions": 500,
+        "expected_mentions": 500,
+    }
+    row.update(overrides)
+    return row
+
+
+def with_reads(per_cpu: float, size: int = 1000) -> dict[str, Any]:
+    row = fanout("ours-reads", "uvicorn", size, per_cpu, per_s=900.0)
+    row.update({"reads_sent": 8_000, "receipts_broadcast": False, "send_calls_per_cpu_s": 300.0})
+    return row
+
+
+def test_fanout_with_reads_is_judged_against_the_same_fanout_without():
+    data = results()
+    data["fanout"].append(with_reads(12_000))
+    checks = by_figure(evaluate(data))
+    reads = checks[
+        "fan-out, room of 1000, every member sending read frames: per gateway CPU-second with reads ÷ without (uvicorn)"
+    ]
+    assert (reads["shown"], reads["target"], reads["met"]) == ("0.75× (12,000 vs 16,000)", "≥ 0.7×", True)
+    data["fanout"][-1] = with_reads(11_000)
+    checks = by_figure(evaluate(data))
+    assert checks[next(f for f in checks if "read frames" in f)]["met"] is False  # 0.69×
+
+
+def test_without_a_reads_row_the_reads_target_is_not_available():
+    checks = by_figure(evaluate(results()))
+    reads = checks[next(f for f in checks if "read frames" in f)]
+    assert (reads["value"], reads["shown"], reads["met"]) == (None, "n/a", None)
+
+
+def test_the_table_shows_the_fanout_with_and_without_reads_side_by_side():
+    data = results()
+    data["fanout"].append(with_reads(12_000))
+    data["targets"] = evaluate(data)
+    text = markdown(data)
+    assert "| uvicorn | 1,000 | 1,000 | 16,000 | 900 | 12,000 | 0.75× | 8,000 | no |" in text
+    assert "- fan-out, room of 1,000 (uvicorn, every member sending read frames): 10 messages" in text
+    # the plain fan-out table is unchanged: no row for the reads run
+    assert "| uvicorn | 1,000 | 1,000 | 16,000 | 32,000 | 3,000 | 0.50× | 5.33× | 10.67× |" in text
+    assert "Read receipts" not in markdown(results(targets=[]))
+
+
+def test_the_chat_list_is_judged_by_its_p95_and_must_list_every_room():
+    checks = by_figure(evaluate(results(chat_list=chat_list())))
+    figure = "chat list: GET /api/joined_rooms for a user in 1,000 rooms (p95 of 20 requests)"
+    assert (checks[figure]["shown"], checks[figure]["target"], checks[figure]["met"]) == (
+        "180.5 ms (p50 120.0 ms), 1,000 rooms listed",
+        "≤ 250 ms, every room",
+        True,
+    )
+    assert by_figure(evaluate(results(chat_list=chat_list(p95_ms=251.0))))[figure]["met"] is False
+    assert by_figure(evaluate(results(chat_list=chat_list(returned=999))))[figure]["met"] is False
+    missing = by_figure(evaluate(results()))["chat list: GET /api/joined_rooms"]
+    assert (missing["shown"], missing["met"]) == ("n/a", None)
+
+
+def test_the_chat_list_details_say_what_was_listed():
+    data = results(chat_list=chat_list())
+    data["targets"] = evaluate(data)
+    text = markdown(data)
+    assert (
+        "| chat list: GET /api/joined_rooms for a user in 1,000 rooms (p95 of 20 requests) "
+        "| 180.5 ms (p50 120.0 ms), 1,000 rooms listed | ≤ 250 ms, every room | yes |"
+    ) in text
+    assert (
+        "- chat list: a user in 1,000 rooms of 5 messages each (1,500 unread, 500 mentioning them), 20 requests "
+        "one after another after 2 warm-up: p50 120.0 ms, p95 180.5 ms, max 260.0 ms; the reply listed 1,000 rooms "
+        "(410.2 KB), 1,500 unread, 500 mentions."
+    ) in text

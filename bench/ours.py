@@ -1,0 +1,269 @@
+"""What `make bench` measures on our cluster once it runs (a send process and two gateways on
+one ASGI server): memory and the connect storm, fan-out (and the largest room's again with
+every member sending read frames), and on the primary server latency, sending, the life of a
+message, the chat list and the optional profiles. The driver (`bench/driver.py`) starts and
+stops the cluster around it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from typing import TYPE_CHECKING
+
+from bench import chatlist_phase, fixtures, report, timeline_phase
+from bench.httpclient import HttpPool
+from bench.phases import OURS_STALL_SECONDS, SETTLE_SECONDS, Target, sender_for_ours
+from bench.population import WARM_SOCKETS
+from bench.procs import ServerProcess
+
+if TYPE_CHECKING:
+    from bench.driver import Driver
+
+SENDERS_PER_ROOM = 8
+
+
+class OurCluster:
+    """The phases of one round on our cluster: `server` names the ASGI server the processes
+    run on, `http` reaches the send process (and its registry)."""
+
+    def __init__(
+        self,
+        driver: Driver,
+        *,
+        server: str,
+        send: ServerProcess,
+        gateways: list[ServerProcess],
+        gateway_ids: list[str],
+        http: HttpPool,
+    ) -> None:
+        self.driver = driver
+        self.options = driver.options
+        self.population = driver.population
+        self.phases = driver.phases
+        self.results = driver.results
+        self.server = server
+        self.send = send
+        self.gateways = gateways
+        self.gateway_ids = gateway_ids
+        self.http = http
+        # client_msg_id must never repeat across rounds: a repeat is (rightly) not delivered again.
+        self.run_id = f"{driver.env.prefix[-8:]}-{server}"
+
+    async def memory_and_storm(self) -> None:
+        driver, options, gateways = self.driver, self.options, self.gateways
+        driver.say(f"memory: {options.connections:,} idle sockets on {gateways[0].name}")
+        memory = await self.phases.memory(
+            gateway=gateways[0], users=self.population.mem, warm=WARM_SOCKETS, query=driver.query
+        )
+        self.results["memory"] = memory
+        driver.say(f"  {memory['kb_per_connection']} KB per connection, {memory['failed']} failed")
+        if memory["failed"]:
+            driver.note(f"memory phase: {memory['failed']} sockets failed to open: {memory['errors']}")
+        if not memory["measured_connections"]:
+            driver.problem("memory phase: no socket opened")
+        await driver.pool.close_group("mem")
+        await driver.drained(self.http, self.gateway_ids)
+        driver.say(f"connect storm: {options.storm:,} clients at once through the registry")
+        storm = await self.phases.storm(
+            registry_url=self.send.base_url,
+            users=self.population.storm,
+            query=driver.query,
+            client_timeout=driver.client_timeout,
+        )
+        self.results["storm"] = storm
+        driver.say(f"  {storm['connected']:,} connected in {storm['seconds']} s, {storm['failed']} failed")
+        if storm["failed"]:
+            driver.note(f"connect storm: {storm['failed']} clients failed: {storm['errors']}")
+        if not storm["connected"]:
+            driver.problem("connect storm: no client connected")
+        await driver.pool.close_group("storm")
+        await driver.drained(self.http, self.gateway_ids)
+
+    async def fan_connect(self, *, fresh: bool) -> None:
+        fan = self.population.fan
+        self.driver.say(f"connecting {len(fan):,} room members through the registry")
+        labels = await self.driver.connect_measured(
+            group="fan",
+            clients=[(u.id, u.token, None) for u in fan],
+            processes=self.gateways if fresh else [],
+            kind="ours",
+            server=self.server,
+            registry=self.send.base_url,
+            query=self.driver.query,
+        )
+        self.driver.say(f"  spread: {labels}")
+
+    async def fanout(self, *, full: bool) -> None:
+        """Fan-out into every room size; on the primary server (`full`) then latency, sending,
+        the life of a message and the profiles, with the same clients."""
+        driver, options, population = self.driver, self.options, self.population
+        server, send, gateways = self.server, self.send, self.gateways
+        senders = {size: population.fan[: min(size, SENDERS_PER_ROOM)] for size in population.rooms}
+        send_one = sender_for_ours(pool=self.http, room_ids=population.rooms, senders=senders, run_id=self.run_id)
+
+        async def trigger(size: int) -> bool:
+            ok, _seconds = await send_one(size)
+            return ok
+
+        target = Target(
+            kind="ours",
+            server=server,
+            measured=gateways,
+            feeder=send,
+            labels={g.name: g.name for g in gateways},
+            room_ids=population.rooms,
+            trigger=trigger,
+            frames_per_trigger=lambda size: size,
+            concurrency=options.concurrency,
+            stall_seconds=OURS_STALL_SECONDS,
+        )
+        for size in options.rooms:
+            await asyncio.sleep(SETTLE_SECONDS)
+            driver.say(f"fan-out, ours on {server}, room of {size:,}")
+            row = await self.phases.fanout(target, size, seconds=options.fanout_seconds)
+            row["send_calls_per_cpu_s"] = (
+                round(row["triggers"] / row["feeder_cpu_s"], 1) if row["feeder_cpu_s"] else 0.0
+            )
+            driver.fanout_done(row, [send, *gateways])
+        if options.reads:
+            await self._fanout_with_reads(target)
+        if not full:
+            return
+        await asyncio.sleep(SETTLE_SECONDS)
+        size = options.latency_room
+        driver.say(
+            f"latency: {options.latency_rate:,} deliveries/s into a room of {size:,} for {options.latency_seconds:g} s"
+        )
+        latency, values = await self.phases.latency(
+            send=send_one,
+            room_id=population.rooms[size],
+            size=size,
+            deliveries_per_s=options.latency_rate,
+            seconds=options.latency_seconds,
+            gateways=gateways,
+        )
+        self.results["latency"] = latency
+        driver.latency_values = values
+        driver.say(f"  p50 {latency['p50_ms']} ms, p95 {latency['p95_ms']} ms, p99 {latency['p99_ms']} ms")
+        if latency["send_errors"]:
+            driver.note(f"latency phase: {latency['send_errors']} send_message requests failed")
+        if not latency["samples"] or latency["samples"] < latency["expected_samples"]:
+            driver.problem(f"latency phase: {latency['samples']} of {latency['expected_samples']} deliveries arrived")
+        rate = self._send_rate()
+        for size in options.send_rooms:
+            await asyncio.sleep(SETTLE_SECONDS)
+            driver.say(f"sending: room of {size:,} at {rate:g} messages/s for {options.send_seconds:g} s")
+            row = await self.phases.sending(
+                send=send_one,
+                send_process=send,
+                room_id=population.rooms[size],
+                size=size,
+                rate=rate,
+                seconds=options.send_seconds,
+            )
+            self.results["sending"].append(row)
+            driver.say(f"  {row['calls_per_cpu_s']:,} send_message per send CPU-second")
+            if row["errors"]:
+                driver.note(f"sending, room of {size}: {row['errors']} send_message requests failed")
+            if row["lost"] or not row["calls"]:
+                driver.problem(f"sending, room of {size}: {row['calls']} calls stored, {row['lost']} frames lost")
+        await self._timeline(rate)
+        await self._chat_list()
+        if options.profile:
+            profiles = self.results["profile"] = []
+            largest, smallest = max(options.rooms), min(options.rooms)
+            for process, size in ((gateways[0], largest), (send, smallest)):
+                await asyncio.sleep(SETTLE_SECONDS)
+                driver.say(f"profiling {process.name} with py-spy during fan-out to a room of {size:,}")
+                profiles.append(
+                    await self.phases.profiled(
+                        process=process,
+                        label=f"{process.name}-room{size}",
+                        seconds=options.profile_seconds,
+                        work=self.phases.fanout(target, size, seconds=options.profile_seconds),
+                        out_dir=driver.out_dir,
+                    )
+                )
+
+    async def _fanout_with_reads(self, target: Target) -> None:
+        """The largest room's fan-out again, every member sending a `read` frame for each chat
+        frame it receives (the worker's read mode): the row is `ours-reads`, next to `ours`."""
+        driver, size = self.driver, max(self.options.rooms)
+        broadcast = size <= fixtures.read_receipts_max_members()
+        await asyncio.sleep(SETTLE_SECONDS)
+        driver.say(
+            f"fan-out with reads, ours on {self.server}, room of {size:,}: every member reads every message "
+            f"(receipts {'broadcast' if broadcast else 'not broadcast'} in a room this size)"
+        )
+        await driver.pool.call_all("read_mode", on=True)
+        try:
+            row = await self.phases.fanout(
+                dataclasses.replace(target, kind="ours-reads"), size, seconds=self.options.fanout_seconds
+            )
+        finally:
+            reads = sum(await driver.pool.call_all("read_mode", on=False))
+        row["reads_sent"] = reads
+        row["receipts_broadcast"] = broadcast
+        row["send_calls_per_cpu_s"] = round(row["triggers"] / row["feeder_cpu_s"], 1) if row["feeder_cpu_s"] else 0.0
+        driver.fanout_done(row, [self.send, *self.gateways])
+        driver.say(f"  {reads:,} read frames sent")
+        if row["frames"] and reads < row["frames"]:
+            driver.problem(f"fan-out with reads, room of {size}: {reads:,} read frames for {row['frames']:,} frames")
+
+    async def _chat_list(self) -> None:
+        """GET /api/joined_rooms for the user in many rooms (bench/chatlist_phase.py)."""
+        chat_list = self.population.chat_list
+        if chat_list is None:
+            return
+        await asyncio.sleep(SETTLE_SECONDS)
+        self.driver.say(f"chat list: GET /api/joined_rooms for a user in {chat_list.rooms:,} rooms")
+        row = await chatlist_phase.run(pool=self.http, chat_list=chat_list)
+        self.results["chat_list"] = row
+        self.driver.say(
+            f"  p50 {row['p50_ms']} ms, p95 {row['p95_ms']} ms; {row['returned']:,} rooms, {row['reply_kb']} KB"
+        )
+        for fault in chatlist_phase.faults(row):
+            self.driver.problem(f"chat list: {fault}")
+
+    async def _timeline(self, rate: float) -> None:
+        """The life of a message next to plain messages, in the sending phase's rooms and rate
+        (bench/timeline_phase.py)."""
+        driver = self.driver
+        sizes = self.options.send_rooms
+        driver.say(f"the life of a message: plain, mix, reactions, edits in rooms of {sizes} at {rate:g} calls/s")
+        rows = await timeline_phase.run(
+            phases=self.phases,
+            pool=self.http,
+            send_process=self.send,
+            rooms=self.population.rooms,
+            users=self.population.fan,
+            sizes=sizes,
+            rate=rate,
+            seconds=self.options.send_seconds,
+            run_id=self.run_id,
+            settle=lambda: asyncio.sleep(SETTLE_SECONDS),
+        )
+        self.results["timeline"] = rows
+        for row in rows:
+            driver.say(
+                f"  room of {row['room_size']:,}, {row['kind']}: {row['calls_per_cpu_s']:,} calls per send CPU-second"
+            )
+            if row["errors"]:
+                driver.note(f"timeline, {row['kind']} in a room of {row['room_size']}: {row['errors']} calls failed")
+            if row["lost"] or not row["calls"]:
+                driver.problem(
+                    f"timeline, {row['kind']} in a room of {row['room_size']}: {row['calls']} calls, "
+                    f"{row['lost']} frames lost"
+                )
+
+    def _send_rate(self) -> float:
+        """The sending phase's steady rate, the same for every room: at most --send-rate, and at
+        most half of what the gateways fanned out for the largest sending room, so the phase
+        measures the send process, not a backlog."""
+        rate = self.options.send_rate
+        largest = max(self.options.send_rooms)
+        row = report.fanout_row(self.results, "ours", self.server, largest)
+        if row and row["frames_per_s"]:
+            rate = min(rate, max(2.0, 0.5 * row["frames_per_s"] / largest))
+        return round(rate, 1)
