@@ -25,7 +25,7 @@ KB_PER_CONNECTION_TARGET = 30.0
 STORM_SECONDS_TARGET = 15.0
 FAILOVER_P50_TARGET_S = 10.0
 WITH_READS_TARGET = 0.7  # fan-out per gateway CPU-second with every member reading ÷ without
-CHAT_LIST_TARGET_MS = 250.0  # GET /api/joined_rooms for a user in 1,000 rooms, p95: "well under a second"
+CHAT_LIST_TARGET_MS = 500.0  # GET /api/joined_rooms for a user in 1,000 rooms, p95: "well under a second" (issue 13)
 
 
 def _num(value: float | None, digits: int = 0) -> str:

@@ -58,9 +58,10 @@ def rooms_joined(*, user_id: int) -> list[JoinedRoom]:
         .order_by("-seq")
         .values("pk")[:1]
     )
+    # Plain rows, not model instances: building a thousand Membership and Room objects would
+    # cost more than the statement itself.
     memberships = list(
         Membership.objects.filter(user_id=user_id)
-        .select_related("room")
         .annotate(
             # meta.selectors.history_start_seq, as a column
             history_start=Case(
@@ -74,22 +75,35 @@ def rooms_joined(*, user_id: int) -> list[JoinedRoom]:
             last_message_id=Subquery(last_visible, output_field=IntegerField()),
         )
         .order_by("-activity", "-room_id")
+        .values_list(
+            "room_id",
+            "room__name",
+            "room__is_group",
+            "role",
+            "room__last_seq",
+            "read_seq",
+            "unread",
+            "mentions",
+            "last_message_id",
+            "activity",
+        )
     )
-    last_ids = [m.last_message_id for m in memberships if m.last_message_id is not None]
-    messages = Message.objects.in_bulk(last_ids)
+    last_ids = [row[8] for row in memberships if row[8] is not None]
+    # The search vector is never shown: not fetched.
+    messages = {m.pk: m for m in Message.objects.filter(pk__in=last_ids).defer("search_vector")}
     objects = {obj["id"]: obj for obj in message_objects([messages[pk] for pk in last_ids if pk in messages])}
     return [
         JoinedRoom(
-            id=m.room.pk,
-            name=m.room.name,
-            is_group=m.room.is_group,
-            role=m.role,
-            last_seq=m.room.last_seq,
-            read_seq=m.read_seq,
-            unread=m.unread,
-            mentions=m.mentions,
-            last_message=objects.get(m.last_message_id) if m.last_message_id is not None else None,
-            last_activity_at=m.activity,
+            id=room_id,
+            name=name,
+            is_group=is_group,
+            role=role,
+            last_seq=last_seq,
+            read_seq=read_seq,
+            unread=unread,
+            mentions=mentions,
+            last_message=objects.get(last_id) if last_id is not None else None,
+            last_activity_at=activity,
         )
-        for m in memberships
+        for room_id, name, is_group, role, last_seq, read_seq, unread, mentions, last_id, activity in memberships
     ]

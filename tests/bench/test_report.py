@@ -217,10 +217,10 @@ def test_the_chat_list_is_judged_by_its_p95_and_must_list_every_room():
     figure = "chat list: GET /api/joined_rooms for a user in 1,000 rooms (p95 of 20 requests)"
     assert (checks[figure]["shown"], checks[figure]["target"], checks[figure]["met"]) == (
         "180.5 ms (p50 120.0 ms), 1,000 rooms listed",
-        "≤ 250 ms, every room",
+        "≤ 500 ms, every room",
         True,
     )
-    assert by_figure(evaluate(results(chat_list=chat_list(p95_ms=251.0))))[figure]["met"] is False
+    assert by_figure(evaluate(results(chat_list=chat_list(p95_ms=501.0))))[figure]["met"] is False
     assert by_figure(evaluate(results(chat_list=chat_list(returned=999))))[figure]["met"] is False
     missing = by_figure(evaluate(results()))["chat list: GET /api/joined_rooms"]
     assert (missing["shown"], missing["met"]) == ("n/a", None)
@@ -232,7 +232,7 @@ def test_the_chat_list_details_say_what_was_listed():
     text = markdown(data)
     assert (
         "| chat list: GET /api/joined_rooms for a user in 1,000 rooms (p95 of 20 requests) "
-        "| 180.5 ms (p50 120.0 ms), 1,000 rooms listed | ≤ 250 ms, every room | yes |"
+        "| 180.5 ms (p50 120.0 ms), 1,000 rooms listed | ≤ 500 ms, every room | yes |"
     ) in text
     assert (
         "- chat list: a user in 1,000 rooms of 5 messages each (1,500 unread, 500 mentioning them), 20 requests "

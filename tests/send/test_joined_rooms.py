@@ -17,6 +17,7 @@ from meta.models import Membership, Room, User
 from meta.services import member_add, room_create
 from meta.services.room_settings import room_settings_change
 from send.conversations import rooms_joined
+from send.views.reading import JoinedRoomOut, joined_room_json
 from tests.send.conftest import (
     Group,
     assert_ok,
@@ -203,3 +204,13 @@ def test_a_read_position_is_never_below_the_join(group: Group, make_user: Callab
     member_add(actor=group.owner, room_id=group.room.pk, user_id=carol.pk)
     assert Membership.objects.get(room=group.room, user=carol).read_seq == 1
     assert read(group, carol, 0)["read_seq"] == 1
+
+
+def test_the_reply_is_what_the_documented_serializer_writes(group: Group) -> None:
+    sent(group, group.alice, "one", mentions=[group.bob.pk])
+    doomed = sent(group, group.alice, "two")
+    assert_ok(delete(group.client(group.alice), doomed["msgID"]))
+    room_create(actor=group.alice, name="quiet", is_group=True, member_ids=[group.bob.pk])
+    rooms = rooms_joined(user_id=group.bob.pk)
+    assert [joined_room_json(room) for room in rooms] == JoinedRoomOut(rooms, many=True).data
+    assert listing(group, group.bob)["rooms"] == [joined_room_json(room) for room in rooms]
