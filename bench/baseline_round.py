@@ -10,9 +10,10 @@ import os
 from typing import TYPE_CHECKING
 
 from bench.httpclient import HttpPool
-from bench.phases import SETTLE_SECONDS, Target, publisher_for_baseline
+from bench.phases import SETTLE_SECONDS, Target
 from bench.procs import PYTHON, REPO, BenchError, RunEnv, ServerProcess, free_port, start_server, stop_many
 from bench.stats import window_messages
+from bench.triggers import publisher_for_baseline
 
 if TYPE_CHECKING:
     from bench.driver import Driver

@@ -13,9 +13,11 @@ from typing import TYPE_CHECKING
 
 from bench import chatlist_phase, fixtures, report, timeline_phase
 from bench.httpclient import HttpPool
-from bench.phases import OURS_STALL_SECONDS, SETTLE_SECONDS, Target, sender_for_ours
+from bench.phases import OURS_STALL_SECONDS, SETTLE_SECONDS, Target
 from bench.population import WARM_SOCKETS
 from bench.procs import ServerProcess
+from bench.profiling import profiled
+from bench.triggers import sender_for_ours
 
 if TYPE_CHECKING:
     from bench.driver import Driver
@@ -177,7 +179,7 @@ class OurCluster:
                 await asyncio.sleep(SETTLE_SECONDS)
                 driver.say(f"profiling {process.name} with py-spy during fan-out to a room of {size:,}")
                 profiles.append(
-                    await self.phases.profiled(
+                    await profiled(
                         process=process,
                         label=f"{process.name}-room{size}",
                         seconds=options.profile_seconds,

@@ -15,23 +15,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import os
-import shutil
 import statistics
 import time
 from array import array
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from bench.clients import stamp_text
 from bench.fixtures import BenchUser
-from bench.httpclient import HttpError, HttpPool
 from bench.pool import WorkerPool
-from bench.procs import PYTHON, ServerProcess, cpu_of, cpu_of_pids, machine_busy_seconds
-from bench.stats import collapsed_summary, histogram, percentile, window_messages
+from bench.procs import ServerProcess, cpu_of, cpu_of_pids, machine_busy_seconds
+from bench.stats import histogram, percentile, window_messages
 
 POLL_SECONDS = 0.025
 # The gateways' sweep delivers a lost push within DELIVERY_SWEEP_SECONDS (5 s): give it three.
@@ -388,93 +383,3 @@ class Phases:
         }
 
     # --- profile --------------------------------------------------------------------------------
-
-    async def profiled(
-        self, *, process: ServerProcess, label: str, seconds: float, work: Awaitable[Any], out_dir: Path
-    ) -> dict[str, Any]:
-        """py-spy on `process` while `work` runs (an extra, unreported measurement): where its
-        CPU goes. Writes the collapsed stacks and one thread dump next to the results (*.tmp)."""
-        py_spy = shutil.which("py-spy") or str(Path(PYTHON).parent / "py-spy")
-        raw_path = out_dir / f"profile-{label}.collapsed.tmp"
-        dump_path = out_dir / f"profile-{label}.dump.tmp"
-        record = await asyncio.create_subprocess_exec(
-            py_spy,
-            "record",
-            "--pid",
-            str(process.pid),
-            "--duration",
-            str(max(1, int(seconds))),
-            "--rate",
-            "250",
-            "--format",
-            "raw",
-            "--nonblocking",
-            "--output",
-            str(raw_path),
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.PIPE,
-        )
-
-        async def dump_later() -> None:
-            await asyncio.sleep(min(2.0, seconds / 2))
-            dump = await asyncio.create_subprocess_exec(
-                py_spy,
-                "dump",
-                "--pid",
-                str(process.pid),
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.STDOUT,
-            )
-            out, _ = await dump.communicate()
-            dump_path.write_bytes(out)
-
-        dumping = asyncio.ensure_future(dump_later())
-        outcome = await work
-        _out, err = await record.communicate()
-        await dumping
-        if record.returncode != 0 or not raw_path.exists():
-            return {"process": process.name, "error": f"py-spy record failed: {err.decode(errors='replace')[-500:]}"}
-        summary = collapsed_summary(raw_path.read_text(errors="replace"))
-        summary.update({"process": process.name, "during": label, "raw": raw_path.name, "dump": dump_path.name})
-        if isinstance(outcome, dict) and "frames_per_cpu_s" in outcome:
-            summary["frames_per_cpu_s"] = outcome["frames_per_cpu_s"]
-        return summary
-
-
-def sender_for_ours(
-    *, pool: HttpPool, room_ids: dict[int, int], senders: dict[int, list[BenchUser]], run_id: str
-) -> Callable[[int], Awaitable[tuple[bool, float]]]:
-    """send_message into the room of a size, senders taking turns; (ok, request seconds)."""
-    numbers = itertools.count(1)
-    turns = {size: itertools.cycle(users) for size, users in senders.items()}
-
-    async def send(size: int) -> tuple[bool, float]:
-        user = next(turns[size])
-        n = next(numbers)
-        body = {
-            "room_id": room_ids[size],
-            "content": {"type": "text", "text": stamp_text(time.time())},
-            "client_msg_id": f"{run_id}-{n}",
-        }
-        began = time.monotonic()
-        try:
-            reply = await pool.post("/api/chat/send_message", body, headers={"Authorization": f"Bearer {user.token}"})
-        except HttpError:
-            return False, time.monotonic() - began
-        ok = reply.status == 200 and (reply.json() or {}).get("code") == 0
-        return ok, time.monotonic() - began
-
-    return send
-
-
-def publisher_for_baseline(*, pool: HttpPool, messages: Callable[[int], int]) -> Callable[[int], Awaitable[bool]]:
-    """POST /publish {size, messages} to a baseline server (or the stock feeder)."""
-
-    async def trigger(size: int) -> bool:
-        try:
-            reply = await pool.post("/publish", {"size": size, "messages": messages(size)})
-        except HttpError:
-            return False
-        return reply.status == 200
-
-    return trigger
