@@ -21,6 +21,8 @@ from datetime import datetime, timedelta
 from typing import TypedDict, TypeVar
 
 from django.conf import settings
+from django.contrib.postgres.aggregates import ArrayAgg
+from django.db import connection
 from django.db.models import Q, QuerySet
 
 from chatproject.hosts import host_port
@@ -105,6 +107,16 @@ def gateways_for_users(*, user_ids: Iterable[int]) -> dict[str, list[int]]:
     ids = _ids(user_ids)
     if not ids:
         return {}
+    if connection.vendor == "postgresql":
+        # Grouped by the database: one row per gateway rather than one per socket.
+        rows = (
+            _live_connections(ids)
+            .values("gateway_id")
+            .annotate(users=ArrayAgg("user_id", distinct=True, order_by="user_id"))
+            .order_by("gateway_id")
+            .values_list("gateway_id", "users")
+        )
+        return dict(rows)
     by_gateway: dict[str, set[int]] = {}
     for user_id, gateway_id in _live_connections(ids).values_list("user_id", "gateway_id"):
         by_gateway.setdefault(gateway_id, set()).add(user_id)
