@@ -98,15 +98,17 @@ def message_send(
                 _reply_target_check(sender=sender, room_id=room_id, message_id=reply_to)
             # A repeated client_msg_id fails here on the unique (sender, client_msg_id): the
             # transaction, the seq taken above included, is rolled back.
-            message = Message.objects.create(
-                room_id=room_id,
-                sender=sender,
-                seq=seq,
-                client_msg_id=client_msg_id,
-                content=content,
-                reply_to_id=reply_to,
-                mention_all=mention_all,
-                search_vector=search_vector_of(content),
+            message = _message_insert(
+                Message(
+                    room_id=room_id,
+                    sender_id=sender.pk,
+                    seq=seq,
+                    client_msg_id=client_msg_id,
+                    content=content,
+                    created_at=timezone.now(),
+                    reply_to_id=reply_to,
+                    mention_all=mention_all,
+                )
             )
             _sender_read_up_to(room_id=room_id, user_id=sender.pk, seq=seq)  # sending reads (API.md §7.3)
             if mentioned:
@@ -172,6 +174,38 @@ def _room_seq_next(*, room_id: int) -> _SeqTaken | None:
 # The send path's reads and writes of memberships are plain SQL: each runs on every message, and
 # building the same ORM query each time cost more CPU than the round trip to the database.
 _MEMBERSHIP = Membership._meta.db_table
+
+
+_MESSAGE_INSERTED = [
+    Message._meta.get_field(name)
+    for name in ("room", "sender", "seq", "client_msg_id", "content", "created_at", "reply_to", "mention_all")
+]
+_MESSAGE_INSERT_SQL = (
+    f"INSERT INTO {Message._meta.db_table} "  # noqa: S608
+    f"({', '.join(field.column for field in _MESSAGE_INSERTED)}, search_vector) "
+    f"VALUES ({', '.join('%s' for _ in _MESSAGE_INSERTED)}, {{vector}}) RETURNING id"
+)
+
+
+def _message_insert(message: Message) -> Message:
+    """`message` (a new one, with every inserted field set) written, as `Message.objects.create`
+    would write it, its `search_vector` included (`search_vector_of`); returns it with its id.
+    Each value is prepared by its field as the ORM prepares it (the content's JSON, say)."""
+    values: list[Any] = [
+        field.get_db_prep_save(getattr(message, field.attname), connection) for field in _MESSAGE_INSERTED
+    ]
+    content = message.content
+    if connection.vendor == "postgresql" and content is not None and content.get("type") == "text":
+        sql = _MESSAGE_INSERT_SQL.format(vector="to_tsvector(%s::regconfig, %s)")
+        values += [settings.MESSAGE_SEARCH_CONFIG, content["text"]]
+    else:
+        sql = _MESSAGE_INSERT_SQL.format(vector="NULL")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        message.pk = cursor.fetchone()[0]
+    message._state.adding = False
+    message._state.db = connection.alias
+    return message
 
 
 def _member_role_and_mute(*, room_id: int, user_id: int) -> tuple[int, datetime | None] | None:
