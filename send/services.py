@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
@@ -12,6 +14,7 @@ from django.contrib.postgres.search import SearchVector
 from django.db import IntegrityError, connection, transaction
 from django.db.models import TextField, Value
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from chatproject.bus import frame_publish, sync_publish
 from chatproject.exceptions import Forbidden, InvalidInput, NotFound
@@ -65,22 +68,26 @@ def message_send(
         )
     try:
         with transaction.atomic():
-            seq = _room_seq_next(room_id=room_id)  # locks the room row until commit
-            if seq is None:
+            room = _room_seq_next(room_id=room_id)  # locks the room row until commit
+            if room is None:
                 raise NotFound(f"room {room_id} does not exist")
-            # The members at this moment: the recipients, and whether the sender is one of them.
-            members = {
-                user_id: (muted_until, role)
-                for user_id, muted_until, role in Membership.objects.filter(room_id=room_id).values_list(
-                    "user_id", "muted_until", "role"
-                )
-            }
-            if sender.pk not in members:
+            seq = room.seq
+            sender_row = _member_role_and_mute(room_id=room_id, user_id=sender.pk)
+            if sender_row is None:
                 raise Forbidden(f"you are not a member of room {room_id}")
-            muted_until, role = members[sender.pk]
+            role, muted_until = sender_row
             if muted_until is not None and muted_until > timezone.now():
                 raise Forbidden(f"you are muted in room {room_id} until {iso_utc(muted_until)}")
-            room_sending_check(room_id=room_id, sender_id=sender.pk)  # announcements only, blocks (API.md §9)
+            # The members at this moment: the recipients.
+            members = set(_member_ids(room_id=room_id))
+            room_sending_check(  # announcements only, blocks (API.md §9)
+                room_id=room_id,
+                sender_id=sender.pk,
+                role=role,
+                is_group=room.is_group,
+                announcement_only=room.announcement_only,
+                member_ids=members,
+            )
             strangers = [user_id for user_id in mentioned if user_id not in members]
             if strangers:
                 reason = f"users {strangers} are not members of room {room_id}"
@@ -91,18 +98,19 @@ def message_send(
                 _reply_target_check(sender=sender, room_id=room_id, message_id=reply_to)
             # A repeated client_msg_id fails here on the unique (sender, client_msg_id): the
             # transaction, the seq taken above included, is rolled back.
-            message = Message.objects.create(
-                room_id=room_id,
-                sender=sender,
-                seq=seq,
-                client_msg_id=client_msg_id,
-                content=content,
-                reply_to_id=reply_to,
-                mention_all=mention_all,
-                search_vector=search_vector_of(content),
+            message = _message_insert(
+                Message(
+                    room_id=room_id,
+                    sender_id=sender.pk,
+                    seq=seq,
+                    client_msg_id=client_msg_id,
+                    content=content,
+                    created_at=timezone.now(),
+                    reply_to_id=reply_to,
+                    mention_all=mention_all,
+                )
             )
-            # Sending reads the room up to the message (API.md §7.3).
-            Membership.objects.filter(room_id=room_id, user_id=sender.pk, read_seq__lt=seq).update(read_seq=seq)
+            _sender_read_up_to(room_id=room_id, user_id=sender.pk, seq=seq)  # sending reads (API.md §7.3)
             if mentioned:
                 Mention.objects.bulk_create(
                     [Mention(room_id=room_id, message=message, user_id=user_id, seq=seq) for user_id in mentioned]
@@ -142,18 +150,94 @@ def search_vector_of(content: dict[str, Any] | None) -> Any:
     return SearchVector(Value(content["text"], output_field=TextField()), config=settings.MESSAGE_SEARCH_CONFIG)
 
 
-def _room_seq_next(*, room_id: int) -> int | None:
+@dataclass(frozen=True)
+class _SeqTaken:
+    seq: int
+    is_group: bool
+    announcement_only: bool
+
+
+def _room_seq_next(*, room_id: int) -> _SeqTaken | None:
     """Take the room's next seq, and mark the room active now: one statement that also locks
-    the room row until commit, so entries of one room are serialised and seqs have no gap. None
-    when there is no such room."""
+    the room row until commit, so entries of one room are serialised and seqs have no gap, and
+    reads what the sending rules need of the room. None when there is no such room."""
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {Room._meta.db_table} SET last_seq = last_seq + 1, last_activity_at = %s "  # noqa: S608
-            "WHERE id = %s RETURNING last_seq",
+            "WHERE id = %s RETURNING last_seq, is_group, announcement_only",
             [timezone.now(), room_id],
         )
         row = cursor.fetchone()
-    return row[0] if row else None
+    return _SeqTaken(seq=row[0], is_group=bool(row[1]), announcement_only=bool(row[2])) if row else None
+
+
+# The send path's reads and writes of memberships are plain SQL: each runs on every message, and
+# building the same ORM query each time cost more CPU than the round trip to the database.
+_MEMBERSHIP = Membership._meta.db_table
+
+
+_MESSAGE_INSERTED = [
+    Message._meta.get_field(name)
+    for name in ("room", "sender", "seq", "client_msg_id", "content", "created_at", "reply_to", "mention_all")
+]
+_MESSAGE_INSERT_SQL = (
+    f"INSERT INTO {Message._meta.db_table} "  # noqa: S608
+    f"({', '.join(field.column for field in _MESSAGE_INSERTED)}, search_vector) "
+    f"VALUES ({', '.join('%s' for _ in _MESSAGE_INSERTED)}, {{vector}}) RETURNING id"
+)
+
+
+def _message_insert(message: Message) -> Message:
+    """`message` (a new one, with every inserted field set) written, as `Message.objects.create`
+    would write it, its `search_vector` included (`search_vector_of`); returns it with its id.
+    Each value is prepared by its field as the ORM prepares it (the content's JSON, say)."""
+    values: list[Any] = [
+        field.get_db_prep_save(getattr(message, field.attname), connection) for field in _MESSAGE_INSERTED
+    ]
+    content = message.content
+    if connection.vendor == "postgresql" and content is not None and content.get("type") == "text":
+        sql = _MESSAGE_INSERT_SQL.format(vector="to_tsvector(%s::regconfig, %s)")
+        values += [settings.MESSAGE_SEARCH_CONFIG, content["text"]]
+    else:
+        sql = _MESSAGE_INSERT_SQL.format(vector="NULL")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        message.pk = cursor.fetchone()[0]
+    message._state.adding = False
+    message._state.db = connection.alias
+    return message
+
+
+def _member_role_and_mute(*, room_id: int, user_id: int) -> tuple[int, datetime | None] | None:
+    """The member's role and the end of their mute (None: not muted), or None for a non-member."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT role, muted_until FROM {_MEMBERSHIP} WHERE room_id = %s AND user_id = %s",  # noqa: S608
+            [room_id, user_id],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    role, muted_until = row
+    if isinstance(muted_until, str):  # SQLite hands back the stored text: naive UTC
+        muted_until = parse_datetime(muted_until)
+    if muted_until is not None and timezone.is_naive(muted_until):
+        muted_until = timezone.make_aware(muted_until, UTC)
+    return int(role), muted_until
+
+
+def _member_ids(*, room_id: int) -> list[int]:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT user_id FROM {_MEMBERSHIP} WHERE room_id = %s", [room_id])  # noqa: S608
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _sender_read_up_to(*, room_id: int, user_id: int, seq: int) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {_MEMBERSHIP} SET read_seq = %s WHERE room_id = %s AND user_id = %s AND read_seq < %s",  # noqa: S608
+            [seq, room_id, user_id, seq],
+        )
 
 
 def _message_committed(*, message: MessageObject, user_ids: list[int], sent_at_ms: int) -> None:

@@ -7,8 +7,12 @@ from datetime import timedelta
 import jwt
 import pytest
 from django.conf import settings
+from django.utils import timezone
 from rest_framework_simplejwt.tokens import AccessToken
 
+from meta.models import User
+from meta.services.moderation import user_ban, user_unban
+from meta.tokens import user_by_id
 from tests.conftest import MISSING_TOKEN_MSG
 from tests.meta.conftest import assert_error, assert_ok
 
@@ -112,3 +116,33 @@ def test_tokens_are_signed_with_the_server_secret_hs256(make_user, db, token_for
     assert claims["user_id"] == user.pk
     assert isinstance(claims["user_id"], int)
     assert {"username", "exp", "iat"} <= set(claims)
+
+
+@pytest.mark.django_db
+def test_a_ban_refuses_the_next_request_at_once(api, make_user, token_for):
+    # The user lookup is compiled once per process, never cached: a ban (or a deactivation)
+    # made anywhere refuses the very next request of a token that worked a moment before.
+    user = make_user()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {token_for(user)}")
+    assert_ok(api.get(PATH), {"room_ids": [], "rooms": []})
+    user_ban(user_id=user.pk)
+    assert_error(api.get(PATH), 401, "this user is banned")
+    user_unban(user_id=user.pk)
+    assert_ok(api.get(PATH), {"room_ids": [], "rooms": []})
+    User.objects.filter(pk=user.pk).update(is_active=False)
+    assert_error(api.get(PATH), 401, "the user of this token no longer exists")
+
+
+@pytest.mark.django_db
+def test_the_user_of_a_token_is_the_row_as_the_orm_reads_it(make_user):
+    user = make_user()
+    User.objects.filter(pk=user.pk).update(nickname="Zoë", last_login=timezone.now(), is_staff=True)
+    expected = User.objects.get(pk=user.pk)
+    found = user_by_id(user.pk)
+    assert found is not None
+    assert found._state.adding is False and found._state.db == expected._state.db
+    for field in User._meta.concrete_fields:
+        value, wanted = getattr(found, field.attname), getattr(expected, field.attname)
+        assert value == wanted and type(value) is type(wanted), field.name
+    assert found.last_login.tzinfo is not None
+    assert user_by_id(user.pk + 1000) is None

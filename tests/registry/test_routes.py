@@ -258,3 +258,16 @@ def test_services_validate_in_process_callers(register_gateway, clock):
         services.user_connect(user_id=1, gateway_id="gw-9", connection_id="c")
     with pytest.raises(InvalidInput):
         services.gateway_register(gateway_id="bad id", address="h", port=1)
+
+
+def test_gateways_for_users_groups_each_user_once_and_skips_gateways_known_dead(register_gateway, clock, monkeypatch):
+    # On PostgreSQL the grouping is the database's (plain SQL): it must answer as the ORM does.
+    register_gateway("gw-1")
+    register_gateway("gw-2")
+    register_gateway("gw-3")
+    for user_id, gateway_id, connection_id in [(7, "gw-1", "a"), (7, "gw-1", "b"), (3, "gw-1", "c"), (5, "gw-2", "d")]:
+        services.user_connect(user_id=user_id, gateway_id=gateway_id, connection_id=connection_id)
+    services.user_connect(user_id=9, gateway_id="gw-3", connection_id="e")
+    assert selectors.gateways_for_users(user_ids=[9, 7, 5, 3, 7, 11]) == {"gw-1": [3, 7], "gw-2": [5], "gw-3": [9]}
+    monkeypatch.setattr(selectors.liveness, "dead_gateway_ids", lambda: frozenset({"gw-3"}))
+    assert selectors.gateways_for_users(user_ids=[9, 7, 5, 3]) == {"gw-1": [3, 7], "gw-2": [5]}

@@ -1,0 +1,419 @@
+"""`python -m bench.sendcost`: what one `POST /api/chat/send_message` costs the server's CPU,
+into a room of 10 and a room of 1,000 members.
+
+Standalone (it shares no code with `bench.run`):
+
+- drops and re-creates its own PostgreSQL database (`chat_sendcost` on the server of
+  `DATABASE_URL`, or `SENDCOST_DATABASE_URL`, a full URL) and migrates it;
+- writes the users and the two rooms straight into it with the ORM. Every member is online:
+  each holds a route (`UserConnection`) on one of two gateway records that the script keeps
+  alive, so each message is routed and published to two gateway channels on Redis, as in a
+  cluster. Nobody reads those channels; a prefix of the run's own keeps them apart, and the
+  channel layer's expiry removes them;
+- starts one process, `manage.py serve --server uvicorn` (production-like: DJANGO_DEBUG=0,
+  PostgreSQL, the Redis channel layer, background tasks on), logs the sender in over HTTP,
+  warms up, then sends `--messages` messages into each room from `--clients` threads, each
+  with its own keep-alive connection;
+- reports calls per CPU-second of the server (user + system of the process and its children,
+  read with psutil before and after each room) and the cost ratio of the two rooms.
+
+`--profile DIR` then runs py-spy on the server during one more pass per room (not part of
+the figures): the raw stacks go to DIR, and the heaviest functions (own time, and time
+inside, in percent of samples) are printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import contextlib
+import http.client
+import json
+import os
+import re
+import secrets
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psutil
+
+REPO = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+SERVING = re.compile(r"Serving on http://[^:\s]+:(\d+)/")
+PASSWORD = "sendcost-password-123"
+GATEWAYS = ("sendcost-gw-a", "sendcost-gw-b")
+
+
+def database_url() -> str:
+    explicit = os.environ.get("SENDCOST_DATABASE_URL")
+    if explicit:
+        return explicit
+    base = os.environ.get("DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/postgres"
+    parts = urlsplit(base)
+    return urlunsplit((parts.scheme, parts.netloc, "/chat_sendcost", parts.query, ""))
+
+
+def database_recreate(url: str) -> None:
+    import psycopg
+    from psycopg import sql
+
+    parts = urlsplit(url)
+    admin = urlunsplit((parts.scheme, parts.netloc, "/postgres", parts.query, ""))
+    name = sql.Identifier(parts.path.lstrip("/"))
+    with psycopg.connect(admin, autocommit=True, connect_timeout=10) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(name))
+
+
+def server_env(*, db_url: str, redis_url: str, prefix: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PYTEST_", "CHAT_", "GATEWAY_"))}
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "chatproject.settings",
+            "DJANGO_DEBUG": "0",
+            "DJANGO_SECRET_KEY": secrets.token_urlsafe(48),
+            "INTERNAL_API_TOKEN": secrets.token_urlsafe(24),
+            "DATABASE_URL": db_url,
+            "REDIS_URL": redis_url,
+            "CHANNEL_LAYER_PREFIX": prefix,
+            "CACHE_KEY_PREFIX": f"{prefix}-cache",
+            "CHAT_BACKGROUND_TASKS": "1",
+            "PYTHONUNBUFFERED": "1",
+            "PYTHONPATH": str(REPO),
+        }
+    )
+    return env
+
+
+def fixtures_create(*, room_sizes: list[int]) -> dict[int, int]:
+    """The sender (a plain member of every room) and the other members; every member online on
+    one of the two gateway records. Returns room size → room id."""
+    from django.contrib.auth.hashers import make_password
+    from django.db import transaction
+    from django.utils import timezone
+
+    from meta.models import Membership, Role, Room, User
+    from registry.models import GatewayInstance, UserConnection
+
+    now = timezone.now()
+    with transaction.atomic():
+        sender = User.objects.create_user(username="sendcost-sender", password=PASSWORD)
+        owner_count = max(room_sizes) - 1
+        hashed = make_password(PASSWORD)
+        others = User.objects.bulk_create(
+            [User(username=f"sendcost-{n}", password=hashed) for n in range(owner_count)], batch_size=2000
+        )
+        for gateway_id in GATEWAYS:
+            GatewayInstance.objects.create(
+                gateway_id=gateway_id,
+                address="127.0.0.1",
+                port=9,
+                registered_at=now,
+                last_heartbeat=now,
+                ws_url="ws://127.0.0.1:9/api/ws",
+                capacity=100_000,
+            )
+        everyone = [sender.pk] + [u.pk for u in others]
+        UserConnection.objects.bulk_create(
+            [
+                UserConnection(user_id=uid, gateway_id=GATEWAYS[n % 2], connection_id=f"c{uid}", connected_at=now)
+                for n, uid in enumerate(everyone)
+            ],
+            batch_size=2000,
+        )
+        rooms = {}
+        for size in room_sizes:
+            room = Room.objects.create(name=f"sendcost {size}", is_group=True, creator_id=others[0].pk)
+            members = [Membership(room=room, user_id=others[0].pk, role=Role.OWNER)]
+            members += [Membership(room=room, user_id=u.pk, role=Role.MEMBER) for u in others[1 : size - 1]]
+            members.append(Membership(room=room, user_id=sender.pk, role=Role.MEMBER))
+            Membership.objects.bulk_create(members, batch_size=2000)
+            rooms[size] = room.pk
+    return rooms
+
+
+def gateways_keep_alive(stop: threading.Event) -> None:
+    from django.db import close_old_connections
+    from django.utils import timezone
+
+    from registry.models import GatewayInstance
+
+    while not stop.wait(5.0):
+        GatewayInstance.objects.filter(pk__in=GATEWAYS).update(last_heartbeat=timezone.now())
+    close_old_connections()
+
+
+class Server:
+    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+        self.log_path = log_path
+        with log_path.open("wb") as out:
+            self.popen = subprocess.Popen(
+                [PYTHON, "manage.py", "serve", "--port", "0", "--server", "uvicorn"],
+                cwd=REPO,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        self.process = psutil.Process(self.popen.pid)
+        self.port = 0
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.popen.poll() is not None:
+                raise SystemExit(f"the server exited:\n{self.log_path.read_text(errors='replace')[-3000:]}")
+            if not self.port:
+                match = SERVING.search(self.log_path.read_text(errors="replace"))
+                self.port = int(match.group(1)) if match else 0
+            if self.port:
+                with contextlib.suppress(OSError):
+                    with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/health", timeout=2) as reply:
+                        if reply.status == 200:
+                            return
+            time.sleep(0.1)
+        raise SystemExit(f"the server did not start:\n{self.log_path.read_text(errors='replace')[-3000:]}")
+
+    def cpu_times(self) -> tuple[float, float]:
+        """User and system CPU of the server and its children, all threads."""
+        user = system = 0.0
+        for proc in [self.process, *self.process.children(recursive=True)]:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                times = proc.cpu_times()
+                user += times.user
+                system += times.system
+        return user, system
+
+    def stop(self) -> None:
+        if self.popen.poll() is None:
+            self.popen.send_signal(signal.SIGTERM)
+            try:
+                self.popen.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.popen.pid, signal.SIGKILL)
+                self.popen.wait(timeout=5)
+
+
+def call(conn: http.client.HTTPConnection, path: str, body: dict, token: str | None = None) -> dict:
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    conn.request("POST", path, body=json.dumps(body), headers=headers)
+    reply = conn.getresponse()
+    data = json.loads(reply.read() or b"null")
+    if reply.status != 200:
+        raise RuntimeError(f"{path}: {reply.status} {data}")
+    return data
+
+
+def send_many(*, port: int, token: str, room_id: int, count: int, clients: int, tag: str) -> float:
+    """`count` send_message calls from `clients` threads (keep-alive); the wall time they took."""
+    errors: list[BaseException] = []
+    share = [count // clients + (1 if n < count % clients else 0) for n in range(clients)]
+
+    def worker(n: int) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        try:
+            for i in range(share[n]):
+                body = {
+                    "room_id": room_id,
+                    "content": {"type": "text", "text": f"message {i} of client {n}: the quick brown fox"},
+                    "client_msg_id": f"{tag}-{n}-{i}",
+                }
+                call(conn, "/api/chat/send_message", body, token)
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            conn.close()
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(clients)]
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise SystemExit(f"send_message failed: {errors[0]!r}")
+    return time.monotonic() - started
+
+
+def py_spy_top(raw: Path, limit: int = 25) -> str:
+    """The heaviest functions of py-spy's collapsed stacks: own samples and inclusive samples."""
+    own: collections.Counter[str] = collections.Counter()
+    inside: collections.Counter[str] = collections.Counter()
+    total = 0
+    for line in raw.read_text(errors="replace").splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        if not stack or not count_text.isdigit():
+            continue
+        count = int(count_text)
+        frames = [re.sub(r":\d+\)$", ")", f) for f in stack.split(";")]
+        frames = [f for f in frames if not f.startswith("process ") and not f.startswith("thread ")]
+        if not frames:
+            continue
+        total += count
+        own[frames[-1]] += count
+        for frame in set(frames):
+            inside[frame] += count
+    if not total:
+        return "(no samples)"
+    lines = [f"{total} samples", "own time:"]
+    lines += [f"  {n / total:6.1%}  {f}" for f, n in own.most_common(limit)]
+    lines.append("time inside (project code, Django, DRF, psycopg, channels):")
+    keep = (
+        "chatproject",
+        "meta/",
+        "send/",
+        "registry/",
+        "gateway/",
+        "rest_framework",
+        "django/",
+        "psycopg",
+        "channels",
+    )
+    picked = [(f, n) for f, n in inside.most_common() if any(k in f for k in keep)]
+    lines += [f"  {n / total:6.1%}  {f}" for f, n in picked[:limit]]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.sendcost", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--messages", type=int, default=1500, help="measured sends per room (default 1500)")
+    parser.add_argument("--warmup", type=int, default=150, help="unmeasured sends per room first (default 150)")
+    parser.add_argument("--clients", type=int, default=4, help="concurrent client threads (default 4)")
+    parser.add_argument("--rooms", default="10,1000", help="room sizes (default 10,1000)")
+    parser.add_argument("--profile", metavar="DIR", help="then profile the server with py-spy, stacks into DIR")
+    parser.add_argument("--profile-messages", type=int, default=1500, help="sends per room under py-spy")
+    parser.add_argument("--json", metavar="FILE", help="also write the figures to FILE")
+    args = parser.parse_args(argv)
+    sizes = [int(s) for s in args.rooms.split(",")]
+
+    db_url = database_url()
+    redis_url = os.environ.get("SENDCOST_REDIS_URL") or os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/9"
+    prefix = f"sendcost{int(time.time())}{secrets.token_hex(2)}"
+    env = server_env(db_url=db_url, redis_url=redis_url, prefix=prefix)
+    log_dir = Path(tempfile.mkdtemp(prefix="sendcost-"))
+
+    print(f"database {db_url}: re-creating and migrating", flush=True)
+    database_recreate(db_url)
+    migrate_env = {**env, "CHAT_BACKGROUND_TASKS": "0"}
+    done = subprocess.run(
+        [PYTHON, "manage.py", "migrate", "--noinput"], cwd=REPO, env=migrate_env, capture_output=True, check=False
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"migrate failed:\n{done.stdout.decode()[-2000:]}{done.stderr.decode()[-2000:]}")
+
+    # This process writes the fixtures with the server's own models (no channel layer, no tasks).
+    os.environ.update({k: v for k, v in migrate_env.items() if k != "REDIS_URL"})
+    os.environ.pop("REDIS_URL", None)
+    import django
+
+    django.setup()
+    rooms = fixtures_create(room_sizes=sizes)
+    stop_beats = threading.Event()
+    beats = threading.Thread(target=gateways_keep_alive, args=(stop_beats,), daemon=True)
+    beats.start()
+
+    server = Server(env, log_dir / "server.log")
+    results: dict[str, dict[str, float]] = {}
+    try:
+        server.wait_ready()
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+        login = call(conn, "/login", {"username": "sendcost-sender", "password": PASSWORD})
+        conn.close()
+        token = login["data"]["token"]
+        print(f"server pid {server.popen.pid} on port {server.port}; log {server.log_path}", flush=True)
+        for size in sizes:
+            send_many(
+                port=server.port,
+                token=token,
+                room_id=rooms[size],
+                count=args.warmup,
+                clients=args.clients,
+                tag=f"w{size}",
+            )
+        time.sleep(1.0)
+        for size in sizes:
+            user0, system0 = server.cpu_times()
+            wall = send_many(
+                port=server.port,
+                token=token,
+                room_id=rooms[size],
+                count=args.messages,
+                clients=args.clients,
+                tag=f"m{size}",
+            )
+            user1, system1 = server.cpu_times()
+            cpu = user1 - user0 + system1 - system0
+            results[str(size)] = {
+                "messages": args.messages,
+                "cpu_s": round(cpu, 3),
+                "wall_s": round(wall, 3),
+                "calls_per_cpu_s": round(args.messages / cpu, 1),
+                "cpu_ms_per_call": round(cpu / args.messages * 1000, 3),
+                "system_share": round((system1 - system0) / cpu, 3),
+                "calls_per_s": round(args.messages / wall, 1),
+            }
+        profiles = {}
+        if args.profile:
+            out_dir = Path(args.profile)
+            out_dir.mkdir(parents=True, exist_ok=True)
+            py_spy = Path(PYTHON).parent / "py-spy"
+            for size in sizes:
+                raw = out_dir / f"sendcost-room{size}.txt"
+                spy_argv = [str(py_spy), "record", "--pid", str(server.popen.pid), "--rate", "250", "--gil"]
+                spy_argv += ["--nonblocking", "--format", "raw", "--output", str(raw)]
+                spy = subprocess.Popen(
+                    spy_argv,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.PIPE,
+                )
+                time.sleep(1.5)
+                send_many(
+                    port=server.port,
+                    token=token,
+                    room_id=rooms[size],
+                    count=args.profile_messages,
+                    clients=args.clients,
+                    tag=f"p{size}",
+                )
+                spy.send_signal(signal.SIGINT)
+                _, err = spy.communicate(timeout=60)
+                if not raw.exists():
+                    print(f"py-spy wrote nothing: {err.decode(errors='replace')[-500:]}", flush=True)
+                    continue
+                profiles[size] = py_spy_top(raw)
+    finally:
+        server.stop()
+        stop_beats.set()
+
+    print()
+    print(f"send_message, {args.messages} per room, {args.clients} client threads, one uvicorn process")
+    print(f"{'room':>6} {'calls/CPU-s':>12} {'CPU ms/call':>12} {'of it system':>13} {'calls/s':>9}")
+    for size in sizes:
+        r = results[str(size)]
+        print(
+            f"{size:>6} {r['calls_per_cpu_s']:>12,.1f} {r['cpu_ms_per_call']:>12.3f}"
+            f" {r['system_share']:>13.0%} {r['calls_per_s']:>9,.1f}"
+        )
+    if len(sizes) >= 2:
+        ratio = results[str(sizes[-1])]["cpu_s"] / results[str(sizes[0])]["cpu_s"]
+        results["ratio"] = {"cost_largest_vs_smallest": round(ratio, 3)}
+        print(f"cost, room of {sizes[-1]} vs room of {sizes[0]}: {ratio:.2f}x")
+    for size, text in profiles.items():
+        print(f"\nprofile, room of {size}:\n{text}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
