@@ -9,9 +9,11 @@ A client finds its gateway the way real clients do (`GET /registry/gateway/avail
 then the `ws_url` it names), or is given a URL directly (the memory phase, the baselines). It
 counts as connected once the server's welcome frame (`type` "system") has arrived.
 
-In read mode (`read_mode`, for every client of the worker), a client sends
-`{"type": "read", "room_id", "seq"}` for each chat frame it receives, as a client showing the
-room would: the cost of read receipts on the gateways, next to the same fan-out without.
+In read mode (`read_mode`, for every client of the worker), a client reads every message it
+receives with `{"type": "read", "room_id", "seq"}` frames: either one per chat frame (the worst
+case), or paced as the browser client and docs/websocket.md do it, at most one a second per
+room carrying the latest seq (the first at once, the rest when the second is up): the cost of
+read receipts on the gateways, next to the same fan-out without.
 
 Bench messages carry their send time in their text, `b<unix seconds>`: a worker subtracts it
 from the arrival time (the same clock: one machine) for the latency samples.
@@ -36,10 +38,10 @@ import orjson
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from bench.confirming import ReadsAndAcks
 from bench.httpclient import HttpPool
 
 STAMP_PREFIX = "b"
-ACK_EVERY_SECONDS = 1.0
 CLOSE_CONCURRENCY = 200
 
 
@@ -70,7 +72,7 @@ def raise_nofile_limit() -> int:
 
 
 class Client:
-    __slots__ = ("acked", "closing", "group", "label", "seen", "task", "ws")
+    __slots__ = ("acked", "closing", "group", "label", "read_at", "read_pending", "seen", "task", "ws")
 
     def __init__(self, *, ws: ClientConnection, group: str, label: str) -> None:
         self.ws = ws
@@ -80,9 +82,11 @@ class Client:
         self.task: asyncio.Task[None] | None = None
         self.seen: dict[int, int] = {}  # room → highest seq received (ack mode)
         self.acked: dict[int, int] = {}  # room → highest seq acked
+        self.read_at: dict[int, float] = {}  # room → when its last read frame went (paced reads)
+        self.read_pending: dict[int, int] = {}  # room → seq received and not read yet (paced reads)
 
 
-class Worker:
+class Worker(ReadsAndAcks):
     def __init__(self, conn: Connection, index: int) -> None:
         self.conn = conn
         self.index = index
@@ -93,7 +97,10 @@ class Worker:
         self.samples = array("d")
         self.ack_clients: set[Client] = set()
         self.read_mode = False
+        self.read_every = 0.0  # 0: a read frame per chat frame; else at most one per room this often
         self.reads_sent = 0
+        self.paced_readers: set[Client] = set()
+        self._acked_at = 0.0
         self._exit = asyncio.Event()
         self._tasks: set[asyncio.Task[Any]] = set()
 
@@ -288,13 +295,6 @@ class Worker:
         self.counts.clear()
         self.dropped.clear()
 
-    async def op_read_mode(self, *, on: bool) -> int:
-        """Every client sends a `read` frame per chat frame from now on (or stops); returns how
-        many read frames were sent since the last call."""
-        self.read_mode = on
-        sent, self.reads_sent = self.reads_sent, 0
-        return sent
-
     async def op_latency_start(self, *, room_id: int) -> None:
         self.latency_room = room_id
         self.samples = array("d")
@@ -346,7 +346,7 @@ class Worker:
                     if client in self.ack_clients:
                         self._saw(client, room, frame.get("seq"))
                     if self.read_mode and kind == "chat":
-                        await self._send_read(client, room, frame.get("seq"))
+                        await self._read_seq(client, room, frame.get("seq"))
                 elif kind == "batch":
                     now = time.time()
                     for inner in frame["payload"]:
@@ -357,7 +357,7 @@ class Worker:
                         if client in self.ack_clients:
                             self._saw(client, room, inner.get("seq"))
                         if self.read_mode and inner.get("type") == "chat":
-                            await self._send_read(client, room, inner.get("seq"))
+                            await self._read_seq(client, room, inner.get("seq"))
             reason = f"closed by the server (code {client.ws.close_code})"
         except ConnectionClosed as error:
             reason = f"closed by the server (code {error.rcvd.code if error.rcvd else 'none'})"
@@ -371,30 +371,6 @@ class Worker:
         sent_at = stamp_of(payload.get("text") if isinstance(payload, dict) else None)
         if sent_at is not None:
             self.samples.append(now - sent_at)
-
-    async def _send_read(self, client: Client, room: int, seq: Any) -> None:
-        if not isinstance(seq, int):
-            return
-        with contextlib.suppress(Exception):  # a socket the server closed is counted by the read loop
-            await client.ws.send(orjson.dumps({"type": "read", "room_id": room, "seq": seq}).decode())
-            self.reads_sent += 1
-
-    @staticmethod
-    def _saw(client: Client, room: int, seq: Any) -> None:
-        if isinstance(seq, int) and seq > client.seen.get(room, 0):
-            client.seen[room] = seq
-
-    async def _ack_loop(self) -> None:
-        """Clients in ack mode confirm each room cumulatively once a second, as a real client
-        would after rendering, never once per frame."""
-        while True:
-            await asyncio.sleep(ACK_EVERY_SECONDS)
-            for client in list(self.ack_clients):
-                for room, seq in list(client.seen.items()):
-                    if seq > client.acked.get(room, 0):
-                        client.acked[room] = seq
-                        with contextlib.suppress(Exception):
-                            await client.ws.send(orjson.dumps({"type": "ack", "room_id": room, "seq": seq}).decode())
 
 
 def worker_main(conn: Connection, index: int) -> None:

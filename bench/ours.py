@@ -12,6 +12,7 @@ import dataclasses
 from typing import TYPE_CHECKING
 
 from bench import chatlist_phase, fixtures, report, timeline_phase
+from bench.confirming import READ_EVERY_SECONDS
 from bench.httpclient import HttpPool
 from bench.phases import OURS_STALL_SECONDS, SETTLE_SECONDS, Target
 from bench.population import WARM_SOCKETS
@@ -129,7 +130,8 @@ class OurCluster:
             )
             driver.fanout_done(row, [send, *gateways])
         if options.reads:
-            await self._fanout_with_reads(target)
+            await self._fanout_with_reads(target, every=READ_EVERY_SECONDS)
+            await self._fanout_with_reads(target, every=0.0)
         if not full:
             return
         await asyncio.sleep(SETTLE_SECONDS)
@@ -188,29 +190,34 @@ class OurCluster:
                     )
                 )
 
-    async def _fanout_with_reads(self, target: Target) -> None:
-        """The largest room's fan-out again, every member sending a `read` frame for each chat
-        frame it receives (the worker's read mode): the row is `ours-reads`, next to `ours`."""
+    async def _fanout_with_reads(self, target: Target, *, every: float) -> None:
+        """The largest room's fan-out again, every member reading every message (the worker's
+        read mode): paced as the browser client does, at most one `read` frame a second per room
+        with the latest seq (row `ours-reads`), or one per chat frame, the worst case
+        (`ours-reads-each`); next to `ours`."""
         driver, size = self.driver, max(self.options.rooms)
         broadcast = size <= fixtures.read_receipts_max_members()
+        kind = "ours-reads" if every > 0 else "ours-reads-each"
+        pacing = f"at most one read frame per {every:g} s" if every > 0 else "a read frame per message"
         await asyncio.sleep(SETTLE_SECONDS)
         driver.say(
-            f"fan-out with reads, ours on {self.server}, room of {size:,}: every member reads every message "
-            f"(receipts {'broadcast' if broadcast else 'not broadcast'} in a room this size)"
+            f"fan-out with reads, ours on {self.server}, room of {size:,}: every member reads every message, "
+            f"{pacing} (receipts {'broadcast' if broadcast else 'not broadcast'} in a room this size)"
         )
-        await driver.pool.call_all("read_mode", on=True)
+        await driver.pool.call_all("read_mode", on=True, every=every)
         try:
             row = await self.phases.fanout(
-                dataclasses.replace(target, kind="ours-reads"), size, seconds=self.options.fanout_seconds
+                dataclasses.replace(target, kind=kind), size, seconds=self.options.fanout_seconds
             )
         finally:
             reads = sum(await driver.pool.call_all("read_mode", on=False))
         row["reads_sent"] = reads
+        row["read_every_s"] = every
         row["receipts_broadcast"] = broadcast
         row["send_calls_per_cpu_s"] = round(row["triggers"] / row["feeder_cpu_s"], 1) if row["feeder_cpu_s"] else 0.0
         driver.fanout_done(row, [self.send, *self.gateways])
         driver.say(f"  {reads:,} read frames sent")
-        if row["frames"] and reads < row["frames"]:
+        if not reads or (every == 0 and row["frames"] and reads < row["frames"]):
             driver.problem(f"fan-out with reads, room of {size}: {reads:,} read frames for {row['frames']:,} frames")
 
     async def _chat_list(self) -> None:

@@ -64,3 +64,28 @@ async def test_in_read_mode_every_chat_frame_is_read_with_its_room_and_seq() -> 
     assert await worker.op_read_mode(on=False) == 3
     assert (await _read(worker, FRAMES)).sent == []
     assert await worker.op_read_mode(on=False) == 0
+
+
+async def test_paced_reads_send_the_first_at_once_and_the_latest_seq_once_its_second_is_up(monkeypatch) -> None:
+    clock = [100.0]
+    monkeypatch.setattr("bench.confirming.time.monotonic", lambda: clock[0])
+    worker = Worker(conn=None, index=0)  # type: ignore[arg-type]
+    await worker.op_read_mode(on=True, every=1.0)
+    socket = await _read(worker, FRAMES)  # seqs 1, 2 of room 5 and 9 of room 6 within one instant
+    assert socket.sent == [{"type": "read", "room_id": 5, "seq": 1}, {"type": "read", "room_id": 6, "seq": 9}]
+    clock[0] += 0.5
+    await worker._reads_flush(due_only=True)
+    assert len(socket.sent) == 2  # room 5's second is not up yet
+    clock[0] += 0.5
+    await worker._reads_flush(due_only=True)
+    assert socket.sent[2:] == [{"type": "read", "room_id": 5, "seq": 2}]
+    assert not worker.paced_readers
+    assert await worker.op_read_mode(on=False) == 3
+
+
+async def test_stopping_paced_reads_sends_what_is_still_waiting() -> None:
+    worker = Worker(conn=None, index=0)  # type: ignore[arg-type]
+    await worker.op_read_mode(on=True, every=60.0)
+    socket = await _read(worker, FRAMES)
+    assert await worker.op_read_mode(on=False) == 3
+    assert socket.sent[-1] == {"type": "read", "room_id": 5, "seq": 2}
