@@ -8,18 +8,18 @@
 // the calling test to check. Exits 1 (after saving screenshots of every page) on failure.
 // CHROMIUM_PATH overrides /usr/bin/chromium; CHAT_E2E_SUFFIX fixes the usernames' suffix.
 
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
+
+import { STEP_TIMEOUT_MS, e2eKit } from './e2e_kit.mjs';
 
 const [baseUrl, shotDir] = process.argv.slice(2);
 if (!baseUrl || !shotDir) {
   console.error('usage: node chat_e2e.mjs BASE_URL SCREENSHOT_DIR');
   process.exit(2);
 }
-mkdirSync(shotDir, { recursive: true });
+const { step, check, openPage, register, login, failure, finish } = e2eKit({ baseUrl, shotDir });
 
-const STEP_TIMEOUT_MS = 10000;
 // Fixed by the calling test for an exact comparison; unique otherwise, to rerun on one server.
 const suffix = process.env.CHAT_E2E_SUFFIX || Date.now().toString(36).slice(-5);
 const alice = { username: `alice_${suffix}`, nickname: 'Alice', password: 'alice-secret' };
@@ -27,20 +27,8 @@ const bob = { username: `bob_${suffix}`, nickname: 'Bob', password: 'bob-secret'
 const GROUP = 'Weekend plans';
 const CLUB = `Book club ${suffix}`;
 
-const started = Date.now();
-const pages = new Map(); // label -> page, for failure screenshots
-const consoleErrors = [];
-
-function step(text) {
-  console.log(`[${((Date.now() - started) / 1000).toFixed(1)} s] ${text}`);
-}
-
-function check(condition, message) {
-  if (!condition) throw new Error(`check failed: ${message}`);
-}
-
-function watch(label, page) {
-  pages.set(label, page);
+/** The ack frames each page's socket sends. */
+function watch(page) {
   acksSent.set(page, []);
   page.on('websocket', (ws) => {
     ws.on('framesent', ({ payload }) => {
@@ -52,42 +40,6 @@ function watch(label, page) {
       }
     });
   });
-  page.on('pageerror', (error) => consoleErrors.push(`${label}: page error: ${error.message}`));
-  page.on('console', (message) => {
-    if (message.type() === 'error') consoleErrors.push(`${label}: console: ${message.text()}`);
-  });
-  return page;
-}
-
-async function openPage(context, label) {
-  const page = watch(label, await context.newPage());
-  page.setDefaultTimeout(STEP_TIMEOUT_MS);
-  await page.goto(baseUrl + '/');
-  await page.locator('#login-form').waitFor();
-  return page;
-}
-
-async function register(page, user) {
-  const form = page.locator('#register-form');
-  await form.getByLabel('Username').fill(user.username);
-  await form.getByLabel('Display name (optional)').fill(user.nickname);
-  await form.getByLabel('Password').fill(user.password);
-  await form.getByRole('button', { name: 'Create account' }).click();
-  return afterLogin(page, user);
-}
-
-async function login(page, user) {
-  const form = page.locator('#login-form');
-  await form.getByLabel('Username').fill(user.username);
-  await form.getByLabel('Password').fill(user.password);
-  await form.getByRole('button', { name: 'Log in' }).click();
-  return afterLogin(page, user);
-}
-
-async function afterLogin(page, user) {
-  await page.locator('#me-name', { hasText: user.username }).waitFor();
-  await page.locator('#connection[data-state="online"]').waitFor();
-  return Number(await page.locator('#me-id').textContent());
 }
 
 const roomButton = (page, name) => page.locator('#room-list button', { has: page.locator('.room-name', { hasText: name }) });
@@ -150,8 +102,8 @@ try {
   const bobContext = await browser.newContext({ viewport: { width: 400, height: 780 }, hasTouch: true });
 
   step('both open the page and create accounts');
-  const a = await openPage(aliceContext, 'alice');
-  let b = await openPage(bobContext, 'bob');
+  const a = await openPage(aliceContext, 'alice', watch);
+  let b = await openPage(bobContext, 'bob', watch);
   const [aliceId, bobId] = await Promise.all([register(a, alice), register(b, bob)]);
   check(aliceId > 0 && bobId > 0 && aliceId !== bobId, `user ids ${aliceId}, ${bobId}`);
 
@@ -183,7 +135,7 @@ try {
   for (const text of missed) await send(a, text);
 
   step('bob opens a new tab, logs in again and sees what he missed');
-  b = await openPage(bobContext, 'bob-again');
+  b = await openPage(bobContext, 'bob-again', watch);
   await login(b, bob);
   // The three came over the socket (a batch frame) before he opened the room.
   const badge = roomButton(b, GROUP).locator('.visually-hidden', { hasText: 'unread' });
@@ -268,17 +220,8 @@ try {
     seqs.length === 60 && seqs.every((seq, i) => seq === i + 1) && chapters.size === 60 && chapters.has('Chapter 1');
 } catch (error) {
   failed = true;
-  console.error(`FAILED: ${error.stack || error}`);
-  for (const [label, page] of pages) {
-    if (page.isClosed()) continue;
-    const file = path.join(shotDir, `failure-${label}.png`);
-    await page.screenshot({ path: file }).catch(() => {});
-    console.error(`screenshot of ${label}: ${file}`);
-  }
+  await failure(error);
 } finally {
   await browser.close();
 }
-result.console_errors = consoleErrors;
-console.log(`RESULT ${JSON.stringify(result)}`);
-step(failed ? 'failed' : 'done');
-process.exit(failed ? 1 : 0);
+finish(result, failed);

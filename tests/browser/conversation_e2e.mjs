@@ -9,18 +9,18 @@
 //
 // Prints one line per step and, last, `RESULT {json}` with what each person saw.
 
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
+
+import { e2eKit } from './e2e_kit.mjs';
 
 const [baseUrl, shotDir] = process.argv.slice(2);
 if (!baseUrl || !shotDir) {
   console.error('usage: node conversation_e2e.mjs BASE_URL SCREENSHOT_DIR');
   process.exit(2);
 }
-mkdirSync(shotDir, { recursive: true });
+const { step, check, openPage, register, login, failure, finish } = e2eKit({ baseUrl, shotDir });
 
-const STEP_TIMEOUT_MS = 10000;
 const suffix = process.env.CHAT_E2E_SUFFIX || Date.now().toString(36).slice(-5);
 const alice = { username: `alice_${suffix}`, nickname: 'Alice', password: 'alice-secret' };
 const bob = { username: `bob_${suffix}`, nickname: 'Bob', password: 'bob-secret' };
@@ -28,22 +28,11 @@ const TRIP = 'Trip';
 const NOTES = 'Notes';
 const HELLO = 'Hi Bob, ready for the trip?';
 
-const started = Date.now();
-const pages = new Map();
-const consoleErrors = [];
 const framesSent = new Map(); // page -> the read and typing frames its socket sent
 const listReads = new Map(); // page -> how many times it asked for /api/joined_rooms
 
-function step(text) {
-  console.log(`[${((Date.now() - started) / 1000).toFixed(1)} s] ${text}`);
-}
-
-function check(condition, message) {
-  if (!condition) throw new Error(`check failed: ${message}`);
-}
-
-function watch(label, page) {
-  pages.set(label, page);
+/** The read and typing frames each page's socket sends, and its chat-list requests. */
+function watch(page) {
   framesSent.set(page, []);
   listReads.set(page, 0);
   page.on('websocket', (ws) => {
@@ -59,42 +48,6 @@ function watch(label, page) {
   page.on('request', (request) => {
     if (new URL(request.url()).pathname === '/api/joined_rooms') listReads.set(page, listReads.get(page) + 1);
   });
-  page.on('pageerror', (error) => consoleErrors.push(`${label}: page error: ${error.message}`));
-  page.on('console', (message) => {
-    if (message.type() === 'error') consoleErrors.push(`${label}: console: ${message.text()}`);
-  });
-  return page;
-}
-
-async function openPage(context, label) {
-  const page = watch(label, await context.newPage());
-  page.setDefaultTimeout(STEP_TIMEOUT_MS);
-  await page.goto(baseUrl + '/');
-  await page.locator('#login-form').waitFor();
-  return page;
-}
-
-async function afterLogin(page, user) {
-  await page.locator('#me-name', { hasText: user.username }).waitFor();
-  await page.locator('#connection[data-state="online"]').waitFor();
-  return Number(await page.locator('#me-id').textContent());
-}
-
-async function register(page, user) {
-  const form = page.locator('#register-form');
-  await form.getByLabel('Username').fill(user.username);
-  await form.getByLabel('Display name (optional)').fill(user.nickname);
-  await form.getByLabel('Password').fill(user.password);
-  await form.getByRole('button', { name: 'Create account' }).click();
-  return afterLogin(page, user);
-}
-
-async function login(page, user) {
-  const form = page.locator('#login-form');
-  await form.getByLabel('Username').fill(user.username);
-  await form.getByLabel('Password').fill(user.password);
-  await form.getByRole('button', { name: 'Log in' }).click();
-  return afterLogin(page, user);
 }
 
 const roomButton = (page, name) => page.locator('#room-list button', { has: page.locator('.room-name', { hasText: name }) });
@@ -137,8 +90,8 @@ let failed = false;
 try {
   const aliceContext = await browser.newContext({ viewport: { width: 1280, height: 860 } });
   const bobContext = await browser.newContext({ viewport: { width: 1280, height: 860 } });
-  const a = await openPage(aliceContext, 'alice');
-  const b = await openPage(bobContext, 'bob');
+  const a = await openPage(aliceContext, 'alice', watch);
+  const b = await openPage(bobContext, 'bob', watch);
 
   step('both create accounts');
   const [, bobId] = await Promise.all([register(a, alice), register(b, bob)]);
@@ -169,7 +122,7 @@ try {
   await b.screenshot({ path: path.join(shotDir, 'conversation-bob-list.png') });
 
   step('bob’s second tab shows the same badge (the server’s count)');
-  const b2 = await openPage(bobContext, 'bob-tab-2');
+  const b2 = await openPage(bobContext, 'bob-tab-2', watch);
   await login(b2, bob);
   await roomButton(b2, TRIP).locator('.badge', { hasText: '1' }).waitFor();
   result.bob_tab2_order = await roomOrder(b2);
@@ -227,17 +180,8 @@ try {
   await a.screenshot({ path: path.join(shotDir, 'conversation-alice.png') });
 } catch (error) {
   failed = true;
-  console.error(`FAILED: ${error.stack || error}`);
-  for (const [label, page] of pages) {
-    if (page.isClosed()) continue;
-    const file = path.join(shotDir, `failure-${label}.png`);
-    await page.screenshot({ path: file }).catch(() => {});
-    console.error(`screenshot of ${label}: ${file}`);
-  }
+  await failure(error);
 } finally {
   await browser.close();
 }
-result.console_errors = consoleErrors;
-console.log(`RESULT ${JSON.stringify(result)}`);
-step(failed ? 'failed' : 'done');
-process.exit(failed ? 1 : 0);
+finish(result, failed);

@@ -7,35 +7,25 @@
 //
 // Prints one line per step and, last, `RESULT {json}` with what each person saw.
 
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { chromium } from 'playwright-core';
+
+import { e2eKit } from './e2e_kit.mjs';
 
 const [baseUrl, shotDir] = process.argv.slice(2);
 if (!baseUrl || !shotDir) {
   console.error('usage: node people_e2e.mjs BASE_URL SCREENSHOT_DIR');
   process.exit(2);
 }
-mkdirSync(shotDir, { recursive: true });
+// Expected: Alice's message into the frozen chat (403), and the admin's missing favicon (404).
+const expectedError = (label, text) => text.includes('403') || (label === 'staff' && text.includes('404'));
+const { step, check, track, openPage, register, failure, finish } = e2eKit({ baseUrl, shotDir, expectedError });
 
-const STEP_TIMEOUT_MS = 10000;
 const suffix = process.env.CHAT_E2E_SUFFIX || Date.now().toString(36).slice(-5);
 const alice = { username: `alice_${suffix}`, nickname: 'Alice', password: 'alice-secret' };
 const bob = { username: `bob_${suffix}`, nickname: 'Bob', password: 'bob-secret' };
 const staff = { username: process.env.CHAT_STAFF_USERNAME, password: process.env.CHAT_STAFF_PASSWORD };
-
-const started = Date.now();
-const pages = new Map();
-const consoleErrors = [];
-
-function step(text) {
-  console.log(`[${((Date.now() - started) / 1000).toFixed(1)} s] ${text}`);
-}
-
-function check(condition, message) {
-  if (!condition) throw new Error(`check failed: ${message}`);
-}
 
 /** A small real PNG (width x height, red): what a phone's photo is to the server. */
 function png(width, height) {
@@ -73,34 +63,8 @@ function png(width, height) {
 
 const PDF = '%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n';
 
-function watch(label, page) {
-  pages.set(label, page);
-  page.on('pageerror', (error) => consoleErrors.push(`${label}: page error: ${error.message}`));
-  page.on('console', (message) => {
-    // Expected: Alice's message into the frozen chat (403), and the admin's missing favicon (404).
-    const expected = message.text().includes('403') || (label === 'staff' && message.text().includes('404'));
-    if (message.type() === 'error' && !expected) consoleErrors.push(`${label}: console: ${message.text()}`);
-  });
+function watch(page) {
   page.on('dialog', (dialog) => dialog.accept()); // "Block Alice?"
-  return page;
-}
-
-async function openPage(context, label) {
-  const page = watch(label, await context.newPage());
-  page.setDefaultTimeout(STEP_TIMEOUT_MS);
-  await page.goto(baseUrl + '/');
-  await page.locator('#login-form').waitFor();
-  return page;
-}
-
-async function register(page, user) {
-  const form = page.locator('#register-form');
-  await form.getByLabel('Username').fill(user.username);
-  await form.getByLabel('Display name (optional)').fill(user.nickname);
-  await form.getByLabel('Password').fill(user.password);
-  await form.getByRole('button', { name: 'Create account' }).click();
-  await page.locator('#me-name', { hasText: user.username }).waitFor();
-  await page.locator('#connection[data-state="online"]').waitFor();
 }
 
 const message = (page, text) => page.locator('#messages li.message[data-id]', { hasText: text });
@@ -121,8 +85,8 @@ const browser = await chromium.launch({
 const result = {};
 let failed = false;
 try {
-  const a = await openPage(await browser.newContext({ viewport: { width: 1280, height: 860 } }), 'alice');
-  const b = await openPage(await browser.newContext({ viewport: { width: 1280, height: 860 } }), 'bob');
+  const a = await openPage(await browser.newContext({ viewport: { width: 1280, height: 860 } }), 'alice', watch);
+  const b = await openPage(await browser.newContext({ viewport: { width: 1280, height: 860 } }), 'bob', watch);
 
   step('both create accounts');
   await Promise.all([register(a, alice), register(b, bob)]);
@@ -197,8 +161,7 @@ try {
   result.alice_refused = (await refused.textContent()).replace(/room \d+/, 'room N');
 
   step('a moderator acts on the report in the admin');
-  const m = watch('staff', await (await browser.newContext()).newPage());
-  m.setDefaultTimeout(STEP_TIMEOUT_MS);
+  const m = track('staff', await (await browser.newContext()).newPage(), watch);
   await m.goto(`${baseUrl}/admin/login/?next=/admin/`);
   await m.getByLabel('Username').fill(staff.username);
   await m.getByLabel('Password').fill(staff.password);
@@ -219,17 +182,8 @@ try {
   await b.screenshot({ path: path.join(shotDir, 'people-bob.png') });
 } catch (error) {
   failed = true;
-  console.error(`FAILED: ${error.stack || error}`);
-  for (const [label, page] of pages) {
-    if (page.isClosed()) continue;
-    const file = path.join(shotDir, `failure-${label}.png`);
-    await page.screenshot({ path: file }).catch(() => {});
-    console.error(`screenshot of ${label}: ${file}`);
-  }
+  await failure(error);
 } finally {
   await browser.close();
 }
-result.console_errors = consoleErrors;
-console.log(`RESULT ${JSON.stringify(result)}`);
-step(failed ? 'failed' : 'done');
-process.exit(failed ? 1 : 0);
+finish(result, failed);

@@ -9,18 +9,18 @@
 // Prints one line per step and, last, `RESULT {json}` with what each user saw, for the calling
 // test to check. Exits 1 (after saving screenshots of every page) on failure.
 
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
+
+import { e2eKit } from './e2e_kit.mjs';
 
 const [baseUrl, shotDir] = process.argv.slice(2);
 if (!baseUrl || !shotDir) {
   console.error('usage: node timeline_e2e.mjs BASE_URL SCREENSHOT_DIR');
   process.exit(2);
 }
-mkdirSync(shotDir, { recursive: true });
+const { step, check, openPage, register, login, failure, finish } = e2eKit({ baseUrl, shotDir });
 
-const STEP_TIMEOUT_MS = 10000;
 const suffix = process.env.CHAT_E2E_SUFFIX || Date.now().toString(36).slice(-5);
 const alice = { username: `alice_${suffix}`, nickname: 'Alice', password: 'alice-secret' };
 const bob = { username: `bob_${suffix}`, nickname: 'Bob', password: 'bob-secret' };
@@ -28,21 +28,10 @@ const carol = { username: `carol_${suffix}`, nickname: 'Carol', password: 'carol
 const GROUP = 'Lunch club';
 const FILLER = 55;
 
-const started = Date.now();
-const pages = new Map();
-const consoleErrors = [];
 const framesOf = new Map(); // page -> frames its sockets received
 
-function step(text) {
-  console.log(`[${((Date.now() - started) / 1000).toFixed(1)} s] ${text}`);
-}
-
-function check(condition, message) {
-  if (!condition) throw new Error(`check failed: ${message}`);
-}
-
-function watch(label, page) {
-  pages.set(label, page);
+/** The frames each page's socket receives. */
+function watch(page) {
   framesOf.set(page, []);
   page.on('websocket', (ws) => {
     ws.on('framereceived', ({ payload }) => {
@@ -53,42 +42,6 @@ function watch(label, page) {
       }
     });
   });
-  page.on('pageerror', (error) => consoleErrors.push(`${label}: page error: ${error.message}`));
-  page.on('console', (message) => {
-    if (message.type() === 'error') consoleErrors.push(`${label}: console: ${message.text()}`);
-  });
-  return page;
-}
-
-async function openPage(context, label) {
-  const page = watch(label, await context.newPage());
-  page.setDefaultTimeout(STEP_TIMEOUT_MS);
-  await page.goto(baseUrl + '/');
-  await page.locator('#login-form').waitFor();
-  return page;
-}
-
-async function afterLogin(page, user) {
-  await page.locator('#me-name', { hasText: user.username }).waitFor();
-  await page.locator('#connection[data-state="online"]').waitFor();
-  return Number(await page.locator('#me-id').textContent());
-}
-
-async function register(page, user) {
-  const form = page.locator('#register-form');
-  await form.getByLabel('Username').fill(user.username);
-  await form.getByLabel('Display name (optional)').fill(user.nickname);
-  await form.getByLabel('Password').fill(user.password);
-  await form.getByRole('button', { name: 'Create account' }).click();
-  return afterLogin(page, user);
-}
-
-async function login(page, user) {
-  const form = page.locator('#login-form');
-  await form.getByLabel('Username').fill(user.username);
-  await form.getByLabel('Password').fill(user.password);
-  await form.getByRole('button', { name: 'Log in' }).click();
-  return afterLogin(page, user);
 }
 
 const roomButton = (page, name) => page.locator('#room-list button', { has: page.locator('.room-name', { hasText: name }) });
@@ -137,9 +90,9 @@ try {
   const [aliceContext, bobContext, carolContext] = await Promise.all([1, 2, 3].map(() => browser.newContext({ viewport })));
 
   step('three people create accounts; Alice starts a group with Bob and Carol');
-  const a = await openPage(aliceContext, 'alice');
-  let b = await openPage(bobContext, 'bob');
-  let c = await openPage(carolContext, 'carol');
+  const a = await openPage(aliceContext, 'alice', watch);
+  let b = await openPage(bobContext, 'bob', watch);
+  let c = await openPage(carolContext, 'carol', watch);
   const [aliceId, bobId, carolId] = await Promise.all([register(a, alice), register(b, bob), register(c, carol)]);
   await a.getByText('New group or private chat').click();
   await a.getByLabel('Group name', { exact: true }).fill(GROUP);
@@ -261,7 +214,7 @@ try {
     const response = await fetch(`/api/chat/events?room_id=${roomId}&after_seq=0&limit=500`, { headers: { Authorization: `Bearer ${token}` } });
     return (await response.json()).data.last_seq;
   }, roomId);
-  c = await openPage(carolContext, 'carol-again');
+  c = await openPage(carolContext, 'carol-again', watch);
   await login(c, carol);
   await openRoom(c, GROUP);
   await bubble(c, `note ${FILLER}`).waitFor();
@@ -279,17 +232,8 @@ try {
   result.ids = { alice: aliceId > 0, lunch: lunchId > 0 };
 } catch (error) {
   failed = true;
-  console.error(`FAILED: ${error.stack || error}`);
-  for (const [label, page] of pages) {
-    if (page.isClosed()) continue;
-    const file = path.join(shotDir, `failure-${label}.png`);
-    await page.screenshot({ path: file }).catch(() => {});
-    console.error(`screenshot of ${label}: ${file}`);
-  }
+  await failure(error);
 } finally {
   await browser.close();
 }
-result.console_errors = consoleErrors;
-console.log(`RESULT ${JSON.stringify(result)}`);
-step(failed ? 'failed' : 'done');
-process.exit(failed ? 1 : 0);
+finish(result, failed);
