@@ -248,6 +248,16 @@ class ServerProcess:
         times = self._ps.cpu_times()
         return float(times.user + times.system)
 
+    def cpu_split(self) -> tuple[float, float]:
+        """User and system CPU time so far of the process and its children, all threads."""
+        user = system = 0.0
+        for proc in [self._ps, *self._ps.children(recursive=True)]:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                times = proc.cpu_times()
+                user += times.user
+                system += times.system
+        return user, system
+
     def rss_bytes(self) -> int:
         return int(self._ps.memory_info().rss)
 

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import collections
-import contextlib
 import http.client
 import json
 import os
@@ -34,19 +33,14 @@ import re
 import secrets
 import signal
 import subprocess
-import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-import psutil
+from bench.procs import PYTHON, REPO, database_recreate, start_server
 
-REPO = Path(__file__).resolve().parent.parent
-PYTHON = sys.executable
-SERVING = re.compile(r"Serving on http://[^:\s]+:(\d+)/")
 PASSWORD = "sendcost-password-123"
 GATEWAYS = ("sendcost-gw-a", "sendcost-gw-b")
 
@@ -58,18 +52,6 @@ def database_url() -> str:
     base = os.environ.get("DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/postgres"
     parts = urlsplit(base)
     return urlunsplit((parts.scheme, parts.netloc, "/chat_sendcost", parts.query, ""))
-
-
-def database_recreate(url: str) -> None:
-    import psycopg
-    from psycopg import sql
-
-    parts = urlsplit(url)
-    admin = urlunsplit((parts.scheme, parts.netloc, "/postgres", parts.query, ""))
-    name = sql.Identifier(parts.path.lstrip("/"))
-    with psycopg.connect(admin, autocommit=True, connect_timeout=10) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(name))
 
 
 def server_env(*, db_url: str, redis_url: str, prefix: str) -> dict[str, str]:
@@ -148,58 +130,6 @@ def gateways_keep_alive(stop: threading.Event) -> None:
     while not stop.wait(5.0):
         GatewayInstance.objects.filter(pk__in=GATEWAYS).update(last_heartbeat=timezone.now())
     close_old_connections()
-
-
-class Server:
-    def __init__(self, env: dict[str, str], log_path: Path) -> None:
-        self.log_path = log_path
-        with log_path.open("wb") as out:
-            self.popen = subprocess.Popen(
-                [PYTHON, "manage.py", "serve", "--port", "0", "--server", "uvicorn"],
-                cwd=REPO,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        self.process = psutil.Process(self.popen.pid)
-        self.port = 0
-
-    def wait_ready(self, timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.popen.poll() is not None:
-                raise SystemExit(f"the server exited:\n{self.log_path.read_text(errors='replace')[-3000:]}")
-            if not self.port:
-                match = SERVING.search(self.log_path.read_text(errors="replace"))
-                self.port = int(match.group(1)) if match else 0
-            if self.port:
-                with contextlib.suppress(OSError):
-                    with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/health", timeout=2) as reply:
-                        if reply.status == 200:
-                            return
-            time.sleep(0.1)
-        raise SystemExit(f"the server did not start:\n{self.log_path.read_text(errors='replace')[-3000:]}")
-
-    def cpu_times(self) -> tuple[float, float]:
-        """User and system CPU of the server and its children, all threads."""
-        user = system = 0.0
-        for proc in [self.process, *self.process.children(recursive=True)]:
-            with contextlib.suppress(psutil.NoSuchProcess):
-                times = proc.cpu_times()
-                user += times.user
-                system += times.system
-        return user, system
-
-    def stop(self) -> None:
-        if self.popen.poll() is None:
-            self.popen.send_signal(signal.SIGTERM)
-            try:
-                self.popen.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.popen.pid, signal.SIGKILL)
-                self.popen.wait(timeout=5)
 
 
 def call(conn: http.client.HTTPConnection, path: str, body: dict, token: str | None = None) -> dict:
@@ -322,15 +252,19 @@ def main(argv: list[str] | None = None) -> int:
     beats = threading.Thread(target=gateways_keep_alive, args=(stop_beats,), daemon=True)
     beats.start()
 
-    server = Server(env, log_dir / "server.log")
+    server = start_server(
+        name="server",
+        argv=[PYTHON, "manage.py", "serve", "--port", "0", "--server", "uvicorn"],
+        env=env,
+        log_dir=log_dir,
+    )
     results: dict[str, dict[str, float]] = {}
     try:
-        server.wait_ready()
         conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
         login = call(conn, "/login", {"username": "sendcost-sender", "password": PASSWORD})
         conn.close()
         token = login["data"]["token"]
-        print(f"server pid {server.popen.pid} on port {server.port}; log {server.log_path}", flush=True)
+        print(f"server pid {server.pid} on port {server.port}; log {server.log_path}", flush=True)
         for size in sizes:
             send_many(
                 port=server.port,
@@ -342,7 +276,7 @@ def main(argv: list[str] | None = None) -> int:
             )
         time.sleep(1.0)
         for size in sizes:
-            user0, system0 = server.cpu_times()
+            user0, system0 = server.cpu_split()
             wall = send_many(
                 port=server.port,
                 token=token,
@@ -351,7 +285,7 @@ def main(argv: list[str] | None = None) -> int:
                 clients=args.clients,
                 tag=f"m{size}",
             )
-            user1, system1 = server.cpu_times()
+            user1, system1 = server.cpu_split()
             cpu = user1 - user0 + system1 - system0
             results[str(size)] = {
                 "messages": args.messages,
@@ -369,7 +303,7 @@ def main(argv: list[str] | None = None) -> int:
             py_spy = Path(PYTHON).parent / "py-spy"
             for size in sizes:
                 raw = out_dir / f"sendcost-room{size}.txt"
-                spy_argv = [str(py_spy), "record", "--pid", str(server.popen.pid), "--rate", "250", "--gil"]
+                spy_argv = [str(py_spy), "record", "--pid", str(server.pid), "--rate", "250", "--gil"]
                 spy_argv += ["--nonblocking", "--format", "raw", "--output", str(raw)]
                 spy = subprocess.Popen(
                     spy_argv,
