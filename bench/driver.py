@@ -20,7 +20,7 @@ from typing import Any
 from bench import faults, fixtures
 from bench.baseline_round import baseline_round
 from bench.httpclient import HttpPool
-from bench.options import Options
+from bench.options import FAN_PHASES, Options
 from bench.ours import OurCluster
 from bench.phases import Phases
 from bench.pool import WorkerPool
@@ -76,10 +76,13 @@ class Driver:
     async def run(self) -> None:
         await self.pool.start()
         try:
+            options = self.options
             for index, server in enumerate(self.servers):
-                await self._guarded(f"our cluster on {server}", self.cluster_round(server, full=index == 0))
-            await self._guarded("the fault phases", self.fault_round(self.servers[0]))
-            if self.options.baselines:
+                if index == 0 or options.wants("fanout") or options.wants("reads"):
+                    await self._guarded(f"our cluster on {server}", self.cluster_round(server, full=index == 0))
+            if options.wants("faults"):
+                await self._guarded("the fault phases", self.fault_round(self.servers[0]))
+            if options.baselines and options.wants("baselines"):
                 for server in self.servers:
                     for kind in ("bare", "stock"):
                         await self._guarded(f"{kind} baseline on {server}", baseline_round(self, kind, server))
@@ -140,10 +143,12 @@ class Driver:
             http = HttpPool(send.base_url, size=64, timeout=30)
             await self._wait_registered(http, gateway_ids)
             ours = OurCluster(self, server=server, send=send, gateways=gateways, gateway_ids=gateway_ids, http=http)
-            if full:
+            options = self.options
+            if full and (options.wants("memory") or options.wants("storm")):
                 await ours.memory_and_storm()
-            await ours.fan_connect(fresh=not full)
-            await ours.fanout(full=full)
+            if options.only is None or options.only & FAN_PHASES:
+                await ours.fan_connect(fresh=not full)
+                await ours.fanout(full=full)
         finally:
             with contextlib.suppress(Exception):
                 for group in ("fan", "mem", "storm"):

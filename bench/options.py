@@ -45,6 +45,10 @@ class Options:
     results_dir: Path = RESULTS_DIR
     update_readme: bool = False
     keep_logs: bool = False
+    only: frozenset[str] | None = None  # None: every phase; else just these (PHASES), for working on one
+
+    def wants(self, phase: str) -> bool:
+        return self.only is None or phase in self.only
 
     @property
     def fan_users(self) -> int:
@@ -72,6 +76,32 @@ QUICK = {
     "drain_timeout": 30.0,
     "database_name": "chat_bench_quick",
 }
+
+
+# The phases `--only` can pick. The fan-out phases (fanout, reads, latency, sending, timeline,
+# chatlist, profile) share the room members' sockets; `--only` still builds the whole population.
+PHASES = (
+    "memory",
+    "storm",
+    "fanout",
+    "reads",
+    "latency",
+    "sending",
+    "timeline",
+    "chatlist",
+    "profile",
+    "faults",
+    "baselines",
+)
+FAN_PHASES = frozenset({"fanout", "reads", "latency", "sending", "timeline", "chatlist", "profile"})
+
+
+def _phases(text: str) -> frozenset[str]:
+    names = frozenset(_names(text))
+    unknown = sorted(names - set(PHASES))
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"unknown phases {unknown}; choose from {', '.join(PHASES)}")
+    return names
 
 
 def _sizes(text: str) -> list[int]:
@@ -120,6 +150,11 @@ def parse(argv: list[str] | None = None) -> Options:
     parser.add_argument("--database-name", help="PostgreSQL database the run drops and creates (chat_bench)")
     parser.add_argument("--results-dir", type=Path)
     parser.add_argument("--update-readme", action="store_true", default=None, help="write the table into README.md")
+    parser.add_argument(
+        "--only",
+        type=_phases,
+        help=f"run just these phases, comma-separated ({', '.join(PHASES)}); the rest are left out of the table",
+    )
     parser.add_argument("--keep-logs", action="store_true", default=None, help="keep the servers' logs")
     args = parser.parse_args(argv)
     options = Options(quick=args.quick)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from bench import chatlist_phase, fixtures, report, timeline_phase
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
     from bench.driver import Driver
 
 SENDERS_PER_ROOM = 8
+
+SendOne = Callable[[int], Awaitable[tuple[bool, float]]]
 
 
 class OurCluster:
@@ -54,19 +57,11 @@ class OurCluster:
         self.run_id = f"{driver.env.prefix[-8:]}-{server}"
 
     async def memory_and_storm(self) -> None:
-        driver, options, gateways = self.driver, self.options, self.gateways
-        driver.say(f"memory: {options.connections:,} idle sockets on {gateways[0].name}")
-        memory = await self.phases.memory(
-            gateway=gateways[0], users=self.population.mem, warm=WARM_SOCKETS, query=driver.query
-        )
-        self.results["memory"] = memory
-        driver.say(f"  {memory['kb_per_connection']} KB per connection, {memory['failed']} failed")
-        if memory["failed"]:
-            driver.note(f"memory phase: {memory['failed']} sockets failed to open: {memory['errors']}")
-        if not memory["measured_connections"]:
-            driver.problem("memory phase: no socket opened")
-        await driver.pool.close_group("mem")
-        await driver.drained(self.http, self.gateway_ids)
+        driver, options = self.driver, self.options
+        if options.wants("memory"):
+            await self._memory()
+        if not options.wants("storm"):
+            return
         driver.say(f"connect storm: {options.storm:,} clients at once through the registry")
         storm = await self.phases.storm(
             registry_url=self.send.base_url,
@@ -81,6 +76,21 @@ class OurCluster:
         if not storm["connected"]:
             driver.problem("connect storm: no client connected")
         await driver.pool.close_group("storm")
+        await driver.drained(self.http, self.gateway_ids)
+
+    async def _memory(self) -> None:
+        driver, options, gateways = self.driver, self.options, self.gateways
+        driver.say(f"memory: {options.connections:,} idle sockets on {gateways[0].name}")
+        memory = await self.phases.memory(
+            gateway=gateways[0], users=self.population.mem, warm=WARM_SOCKETS, query=driver.query
+        )
+        self.results["memory"] = memory
+        driver.say(f"  {memory['kb_per_connection']} KB per connection, {memory['failed']} failed")
+        if memory["failed"]:
+            driver.note(f"memory phase: {memory['failed']} sockets failed to open: {memory['errors']}")
+        if not memory["measured_connections"]:
+            driver.problem("memory phase: no socket opened")
+        await driver.pool.close_group("mem")
         await driver.drained(self.http, self.gateway_ids)
 
     async def fan_connect(self, *, fresh: bool) -> None:
@@ -121,7 +131,7 @@ class OurCluster:
             concurrency=options.concurrency,
             stall_seconds=OURS_STALL_SECONDS,
         )
-        for size in options.rooms:
+        for size in options.rooms if options.wants("fanout") else []:
             await asyncio.sleep(SETTLE_SECONDS)
             driver.say(f"fan-out, ours on {server}, room of {size:,}")
             row = await self.phases.fanout(target, size, seconds=options.fanout_seconds)
@@ -129,11 +139,24 @@ class OurCluster:
                 round(row["triggers"] / row["feeder_cpu_s"], 1) if row["feeder_cpu_s"] else 0.0
             )
             driver.fanout_done(row, [send, *gateways])
-        if options.reads:
+        if options.reads and options.wants("reads"):
             await self._fanout_with_reads(target, every=READ_EVERY_SECONDS)
             await self._fanout_with_reads(target, every=0.0)
         if not full:
             return
+        if options.wants("latency"):
+            await self._latency(send_one)
+        if options.wants("sending"):
+            await self._sending(send_one)
+        if options.wants("timeline"):
+            await self._timeline(self._send_rate())
+        if options.wants("chatlist"):
+            await self._chat_list()
+        if options.profile and options.wants("profile"):
+            await self._profiles(target)
+
+    async def _latency(self, send_one: SendOne) -> None:
+        driver, options, population, gateways = self.driver, self.options, self.population, self.gateways
         await asyncio.sleep(SETTLE_SECONDS)
         size = options.latency_room
         driver.say(
@@ -154,6 +177,9 @@ class OurCluster:
             driver.note(f"latency phase: {latency['send_errors']} send_message requests failed")
         if not latency["samples"] or latency["samples"] < latency["expected_samples"]:
             driver.problem(f"latency phase: {latency['samples']} of {latency['expected_samples']} deliveries arrived")
+
+    async def _sending(self, send_one: SendOne) -> None:
+        driver, options, population, send = self.driver, self.options, self.population, self.send
         rate = self._send_rate()
         for size in options.send_rooms:
             await asyncio.sleep(SETTLE_SECONDS)
@@ -172,23 +198,23 @@ class OurCluster:
                 driver.note(f"sending, room of {size}: {row['errors']} send_message requests failed")
             if row["lost"] or not row["calls"]:
                 driver.problem(f"sending, room of {size}: {row['calls']} calls stored, {row['lost']} frames lost")
-        await self._timeline(rate)
-        await self._chat_list()
-        if options.profile:
-            profiles = self.results["profile"] = []
-            largest, smallest = max(options.rooms), min(options.rooms)
-            for process, size in ((gateways[0], largest), (send, smallest)):
-                await asyncio.sleep(SETTLE_SECONDS)
-                driver.say(f"profiling {process.name} with py-spy during fan-out to a room of {size:,}")
-                profiles.append(
-                    await profiled(
-                        process=process,
-                        label=f"{process.name}-room{size}",
-                        seconds=options.profile_seconds,
-                        work=self.phases.fanout(target, size, seconds=options.profile_seconds),
-                        out_dir=driver.out_dir,
-                    )
+
+    async def _profiles(self, target: Target) -> None:
+        driver, options, gateways, send = self.driver, self.options, self.gateways, self.send
+        profiles = self.results["profile"] = []
+        largest, smallest = max(options.rooms), min(options.rooms)
+        for process, size in ((gateways[0], largest), (send, smallest)):
+            await asyncio.sleep(SETTLE_SECONDS)
+            driver.say(f"profiling {process.name} with py-spy during fan-out to a room of {size:,}")
+            profiles.append(
+                await profiled(
+                    process=process,
+                    label=f"{process.name}-room{size}",
+                    seconds=options.profile_seconds,
+                    work=self.phases.fanout(target, size, seconds=options.profile_seconds),
+                    out_dir=driver.out_dir,
                 )
+            )
 
     async def _fanout_with_reads(self, target: Target, *, every: float) -> None:
         """The largest room's fan-out again, every member reading every message (the worker's

@@ -79,7 +79,7 @@ def _servers(options: Options) -> tuple[list[str], bool]:
     return (ordered[:1] if options.quick else ordered), flag
 
 
-def _write(results: dict[str, Any], out_dir: Path, latency_values: list[float], *, quick: bool) -> str:
+def _write(results: dict[str, Any], out_dir: Path, latency_values: list[float], *, quick: bool, partial: bool) -> str:
     out_dir.mkdir(parents=True, exist_ok=True)
     plot_name = "latency.png"
     if results.get("latency") and latency_values:
@@ -93,10 +93,10 @@ def _write(results: dict[str, Any], out_dir: Path, latency_values: list[float], 
     results["targets"] = report.evaluate(results)
     link = None
     if plot_name:
-        link = f"bench/results/{'quick/' if quick else ''}{plot_name}"
+        link = f"bench/results/{out_dir.name + '/' if quick or partial else ''}{plot_name}"
     table = report.markdown(results, plot_link=link)
     text = json.dumps(results, indent=1, default=str)
-    if not quick:
+    if not quick and not partial:
         stamp = results["started_at"].replace(":", "").replace("-", "")[:15]
         (out_dir / f"{stamp}.json").write_text(text)
     (out_dir / "latest.json").write_text(text)
@@ -104,18 +104,29 @@ def _write(results: dict[str, Any], out_dir: Path, latency_values: list[float], 
     return table
 
 
+def _json_option(value: Any) -> Any:
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, frozenset):
+        return sorted(value)
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     options = parse(argv)
     os.chdir(REPO)
     raise_nofile_limit()
     install_cleanup()
-    out_dir = options.results_dir / "quick" if options.quick else options.results_dir
+    # A quick run, or one of a few phases (--only), never replaces the full run's results.
+    out_dir = options.results_dir
+    if options.quick or options.only:
+        out_dir = out_dir / ("quick" if options.quick else "partial")
     log_dir = Path(tempfile.mkdtemp(prefix="chat-bench-"))
     began = time.time()
     results: dict[str, Any] = {
         "started_at": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
         "quick": options.quick,
-        "options": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(options).items()},
+        "options": {k: _json_option(v) for k, v in asdict(options).items()},
         "fanout": [],
         "sending": [],
         "connection_memory": [],
@@ -172,9 +183,9 @@ def main(argv: list[str] | None = None) -> int:
             f"modified {code_end['modified']}): servers started later may have run the newer code"
         )
     results["duration_s"] = round(time.time() - began, 1)
-    table = _write(results, out_dir, latency_values, quick=options.quick)
+    table = _write(results, out_dir, latency_values, quick=options.quick, partial=bool(options.only))
     print("\n" + table, flush=True)
-    if options.update_readme and not options.quick:
+    if options.update_readme and not options.quick and not options.only:
         if report.readme_update(REPO / "README.md", table):
             print("README.md: Performance section updated", flush=True)
         else:

@@ -62,3 +62,19 @@ def test_redis_uses_db_9_of_the_configured_server(monkeypatch):
     assert bench_redis_url() == "redis://127.0.0.1:6379/9"
     monkeypatch.setenv("BENCH_REDIS_URL", "redis://elsewhere:1/3")
     assert bench_redis_url() == "redis://elsewhere:1/3"
+
+
+def test_only_picks_phases_and_every_phase_runs_without_it():
+    assert parse([]).only is None
+    assert all(parse([]).wants(phase) for phase in ("storm", "faults", "baselines"))
+    options = parse(["--only", "storm, sending"])
+    assert options.only == {"storm", "sending"}
+    assert options.wants("storm") and options.wants("sending")
+    assert not options.wants("fanout") and not options.wants("faults")
+
+
+@pytest.mark.parametrize("argv", [["--only", "stom"], ["--only", ","]])
+def test_unknown_or_no_phases_are_refused(argv, capsys):
+    with pytest.raises(SystemExit):
+        parse(argv)
+    assert "phases" in capsys.readouterr().err
