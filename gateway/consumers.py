@@ -44,11 +44,24 @@ class ChatConsumer(AsyncWebsocketConsumer):
     turns the client's frames (ack, ping) into calls on its `Connection`. Thin: ordering,
     confirmation and redelivery are the engine's."""
 
-    # No channel-layer channel per socket: the gateway's one channel feeds every socket here.
-    channel_layer_alias = "__gateway_sockets_use_no_layer__"
-
     connection: Connection | None = None
     engine: DeliveryEngine
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        """Channels' loop, for a consumer with no channel layer (no channel per socket: the
+        gateway's one channel feeds every socket here): each message the server hands
+        over is dispatched before the next is received. Channels' own loop (`await_many_dispatch`)
+        waits on a task per receive, made for reading a layer channel too: an idle socket then
+        holds a task, a waiter and their frames (about 2 KB each, thousands of sockets), and every
+        client frame costs a task."""
+        self.scope = scope
+        self.channel_layer = None
+        self.base_send = send
+        try:
+            while True:
+                await self.dispatch(await receive())
+        except StopConsumer:
+            pass
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         # Channels runs aclose_old_connections (a thread hop) before every handler; these
