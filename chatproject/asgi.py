@@ -1,6 +1,8 @@
 """ASGI entry point: HTTP through Django, WebSocket through Channels."""
 
 import os
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from django.core.asgi import get_asgi_application
 
@@ -9,19 +11,42 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatproject.settings")
 # Django must be set up before anything imports models.
 django_asgi_app = get_asgi_application()
 
-from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-
 from chatproject.http_limits import BodyLimitMiddleware  # noqa: E402
-from gateway.routing import websocket_urlpatterns  # noqa: E402
+from gateway.routing import websocket_routes  # noqa: E402
 from runtime.lifecycle import RegistryLifecycleMiddleware  # noqa: E402
+
+App = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
+
+
+async def _no_such_socket(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """A WebSocket handshake to a path that has none: refused (HTTP 403), not a server error."""
+    await receive()  # websocket.connect
+    await send({"type": "websocket.close", "code": 1008})
+
+
+class ProtocolRouter:
+    """HTTP to Django, a WebSocket to the consumer of its path.
+
+    Plain calls that return the chosen app's coroutine, where Channels' routers await it: a
+    socket's coroutine chain (held for as long as the socket is open, thousands at once) is
+    then two frames shorter, and the scope is not copied again.
+    """
+
+    def __init__(self, *, http: App, websocket: dict[str, App]) -> None:
+        self.http = http
+        self.websocket = websocket
+
+    def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Awaitable[None]:
+        kind = scope["type"]
+        if kind == "http":
+            return self.http(scope, receive, send)
+        if kind == "websocket":
+            return self.websocket.get(scope["path"], _no_such_socket)(scope, receive, send)
+        raise ValueError(f"no application for the ASGI scope type {kind!r}")
+
 
 # The lifecycle wrapper registers this process in the registry and keeps it alive. Request
 # bodies over the limit are refused before Django reads them.
 application = RegistryLifecycleMiddleware(
-    ProtocolTypeRouter(
-        {
-            "http": BodyLimitMiddleware(django_asgi_app),
-            "websocket": URLRouter(websocket_urlpatterns),
-        }
-    )
+    ProtocolRouter(http=BodyLimitMiddleware(django_asgi_app), websocket=websocket_routes)
 )

@@ -19,7 +19,7 @@ from openapi_spec_validator import validate
 from rest_framework.test import APIClient
 
 from chatproject.views import not_found
-from gateway.routing import websocket_urlpatterns
+from gateway.routing import websocket_routes
 from tests.apidocs.conftest import ENVELOPE_REF, ERROR_ENVELOPE_REF, Schema
 from tests.conftest import INTERNAL_TOKEN
 
@@ -125,8 +125,8 @@ def _urlconf_paths(client: APIClient) -> dict[str, set[str]]:
             found[path] = _allowed_methods(entry.callback, path, client)
 
     walk(get_resolver().url_patterns, "")
-    for entry in websocket_urlpatterns:
-        found["/" + _route(entry.pattern)] = {"GET"}
+    for path in websocket_routes:
+        found[path] = {"GET"}
     return found
 
 

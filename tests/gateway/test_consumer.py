@@ -7,8 +7,10 @@ from typing import Any
 
 import pytest
 from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
 from rest_framework.test import APIClient
 
+from chatproject.asgi import application
 from gateway.delivery import delivery_engine
 from meta import services as meta_services
 from meta.models import Membership, User
@@ -61,6 +63,13 @@ async def test_each_way_of_passing_the_token_gets_the_welcome(connect, how):
     alice = await make_user("alice")
     client = await connect(alice, how=how)
     assert client.subprotocol == ("bearer" if how == "subprotocol" else None)
+
+
+async def test_a_socket_to_another_path_is_refused_not_a_server_error():
+    communicator = WebsocketCommunicator(application, "/api/wss")
+    connected, code = await communicator.connect()
+    assert (connected, code) == (False, 1008)
+    await communicator.disconnect()
 
 
 async def test_missing_token_closes_4401(connect):
