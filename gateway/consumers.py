@@ -32,8 +32,10 @@ from chatproject.offloop import off_loop
 from gateway import services
 from gateway.auth import handshake_credentials, origin_allowed
 from gateway.delivery import Connection, DeliveryEngine, delivery_engine
+from gateway.handshakes import QueueFull, handshakes
 from gateway.probes import CUTOFF, PROBE, PROBE_EXTENSION
-from meta.tokens import UserBanned
+from gateway.services import ClosedSocket, SocketRequest
+from meta.tokens import UserBanned, access_token_claims
 from send.positions import device_id_valid
 
 logger = logging.getLogger(__name__)
@@ -81,17 +83,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self._refuse(CLOSE_BAD_DEVICE, credentials.subprotocol)
             return
         try:
-            user_id = await off_loop(services.socket_user)(token=credentials.token)
-        except UserBanned:
-            await self._refuse(CLOSE_BANNED, credentials.subprotocol)
-            return
+            # The signature and expiry, on the loop: the user's row is read in the batch.
+            user_id = access_token_claims(credentials.token)["user_id"]
         except NotAuthenticated:
             await self._refuse(CLOSE_BAD_TOKEN, credentials.subprotocol)
-            return
-        except Exception:
-            # The database is unreachable or overloaded: not the client's fault, try later.
-            logger.warning("could not authenticate a socket; refused with 1013", exc_info=True)
-            await self._refuse(CLOSE_TRY_AGAIN, credentials.subprotocol)
             return
         hub = engine.hub
         if len(tuple(hub.sockets_of(user_id))) >= settings.WS_MAX_CONNECTIONS_PER_USER:
@@ -108,18 +103,25 @@ class ChatConsumer(AsyncWebsocketConsumer):
             close_socket=self._close_with,
         )
         self.connection = connection
-        # Into the hub before the database read, so no push falls between the two; the welcome
-        # only after it, so that whatever is sent once the client has the welcome comes live.
+        # Into the hub before the batch records the route and reads the positions, so no push
+        # falls between the two (it is held until the welcome); the welcome only after it, so
+        # that whatever is sent once the client has the welcome comes live.
         hub.add(connection)
+        request = SocketRequest(
+            user_id=user_id, connection_id=connection.connection_id, device_id=credentials.device_id
+        )
         try:
-            opened = await off_loop(services.socket_open)(
-                user_id=user_id,
-                gateway_id=engine.gateway_id,
-                connection_id=connection.connection_id,
-                device_id=credentials.device_id,
-                register_again=engine.register_again,
-            )
+            opened = await handshakes().open(request)
+        except (NotAuthenticated, QueueFull) as refusal:
+            # Nothing was recorded for this socket: its close has nothing to remove.
+            self.connection = None
+            hub.remove(connection)
+            connection.closed = True
+            code = CLOSE_TRY_AGAIN if isinstance(refusal, QueueFull) else CLOSE_BAD_TOKEN
+            await self.close(code=CLOSE_BANNED if isinstance(refusal, UserBanned) else code)
+            return
         except Exception:
+            # The database is unreachable or overloaded: not the client's fault, try later.
             logger.warning("could not open the socket of user %s; closed with 1013", user_id, exc_info=True)
             hub.remove(connection)
             connection.closed = True
@@ -263,14 +265,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
             connection.closed = True
             engine.hub.remove(connection)
             await engine.flush_confirmations()
+            closed = ClosedSocket(
+                user_id=connection.user_id, connection_id=connection.connection_id, device=connection.device
+            )
             try:
-                last = await off_loop(services.socket_close)(
-                    user_id=connection.user_id,
-                    gateway_id=engine.gateway_id,
-                    connection_id=connection.connection_id,
-                    device=connection.device,
-                )
-                if last:
+                if await handshakes().close(closed):
                     engine.live.went_away(connection.user_id)
             except Exception:
                 logger.warning("could not record the disconnect of user %s", connection.user_id, exc_info=True)
