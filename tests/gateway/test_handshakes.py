@@ -14,6 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from gateway import services
+from gateway.handshakes import Coalescer
 from gateway.services import ClosedSocket, OpenedSocket, SocketRequest
 from meta import services as meta_services
 from meta.models import User
@@ -181,3 +182,21 @@ async def test_a_message_stored_while_the_batch_runs_comes_once_and_in_order(con
         seqs += [p["seq"] for p in frame["payload"]] if frame["type"] == "batch" else [frame["seq"]]
     await b.nothing()
     assert seqs == [1, 2, 3]
+
+
+# --- the coalescer alone ------------------------------------------------------------------
+
+
+async def test_a_full_batch_runs_at_once_and_each_item_gets_its_own_answer():
+    batches: list[list[int]] = []
+
+    def run(items: list[int]) -> list[int | Exception]:
+        batches.append(items)
+        return [ValueError(f"bad {i}") if i < 0 else i * 10 for i in items]
+
+    coalescer = Coalescer(run, wait=lambda: 30.0, cap=lambda: 3, queue_max=lambda: 100)
+    answers = await asyncio.wait_for(
+        asyncio.gather(*(coalescer.submit(i) for i in (1, -2, 3)), return_exceptions=True), timeout=5
+    )
+    assert answers[0] == 10 and answers[2] == 30 and str(answers[1]) == "bad -2"
+    assert batches == [[1, -2, 3]] and coalescer.outstanding == 0
