@@ -62,7 +62,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def websocket_connect(self, message: dict[str, Any]) -> None:
         """Accept an authenticated user's socket (else refuse it with its close code: 1013 on a
-        process that is no gateway or when the database fails, 1008 for a foreign origin, 4401
+        process that is no gateway, when the database fails or too many handshakes wait, 1008 for a foreign origin, 4401
         for a bad token, 4403 for a banned user, 4409 beyond the per-user limit, 4400 for a
         malformed device id), record its route (and device), then write the welcome frame and
         everything the socket is owed, before any newer live frame."""
@@ -115,17 +115,16 @@ class ChatConsumer(AsyncWebsocketConsumer):
         except (NotAuthenticated, QueueFull) as refusal:
             # Nothing was recorded for this socket: its close has nothing to remove.
             self.connection = None
-            hub.remove(connection)
-            connection.closed = True
-            code = CLOSE_TRY_AGAIN if isinstance(refusal, QueueFull) else CLOSE_BAD_TOKEN
-            await self.close(code=CLOSE_BANNED if isinstance(refusal, UserBanned) else code)
+            if isinstance(refusal, QueueFull):
+                code = CLOSE_TRY_AGAIN
+            else:
+                code = CLOSE_BANNED if isinstance(refusal, UserBanned) else CLOSE_BAD_TOKEN
+            await self._drop(connection, code)
             return
         except Exception:
             # The database is unreachable or overloaded: not the client's fault, try later.
             logger.warning("could not open the socket of user %s; closed with 1013", user_id, exc_info=True)
-            hub.remove(connection)
-            connection.closed = True
-            await self.close(code=CLOSE_TRY_AGAIN)
+            await self._drop(connection, CLOSE_TRY_AGAIN)
             return
         connection.device = opened.device
         if opened.came_online:
@@ -134,6 +133,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
         # In a task of its own: a long backlog waits for the client to prove it read the first
         # batches, and those proofs (and the client's acks) reach this consumer as messages.
         engine.spawn(connection.initial_sync(opened.positions))
+
+    async def _drop(self, connection: Connection, code: int) -> None:
+        self.engine.hub.remove(connection)
+        connection.closed = True
+        await self.close(code=code)
 
     async def _refuse(self, code: int, subprotocol: str | None) -> None:
         await self.accept(subprotocol=subprotocol)
