@@ -62,10 +62,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def websocket_connect(self, message: dict[str, Any]) -> None:
         """Accept an authenticated user's socket (else refuse it with its close code: 1013 on a
-        process that is no gateway, when the database fails or too many handshakes wait, 1008 for a foreign origin, 4401
-        for a bad token, 4403 for a banned user, 4409 beyond the per-user limit, 4400 for a
-        malformed device id), record its route (and device), then write the welcome frame and
-        everything the socket is owed, before any newer live frame."""
+        process that is no gateway, when the database fails or too many handshakes wait, 1008
+        for a foreign origin, 4401 for a bad token, 4403 for a banned user, 4409 beyond the
+        per-user limit, 4400 for a malformed device id), record its route (and device) in a
+        batch with other handshakes, then write the welcome frame and everything the socket is
+        owed, before any newer live frame."""
         credentials = handshake_credentials(self.scope)
         self.engine = engine = delivery_engine()
         if engine.gateway_id is None:
