@@ -464,6 +464,13 @@ SEND_URL = env_str("SEND_URL").rstrip("/")
 # Empty: an Origin whose host is in ALLOWED_HOSTS. Clients without an Origin are always allowed.
 WS_ALLOWED_ORIGINS = env_list("WS_ALLOWED_ORIGINS", [])
 WS_MAX_CONNECTIONS_PER_USER = env_int("WS_MAX_CONNECTIONS_PER_USER", 10)
+# Handshakes (and closes) are gathered into batches, each one database call of a few queries:
+# a batch is taken when its first socket has waited WS_HANDSHAKE_BATCH_WAIT_MS, or at once at
+# WS_HANDSHAKE_BATCH_MAX sockets. Beyond WS_HANDSHAKE_QUEUE_MAX handshakes waiting or in a batch,
+# a new socket is closed at once with 1013 (try again later).
+WS_HANDSHAKE_BATCH_WAIT_MS = env_float("WS_HANDSHAKE_BATCH_WAIT_MS", 3.0)
+WS_HANDSHAKE_BATCH_MAX = env_int("WS_HANDSHAKE_BATCH_MAX", 200)
+WS_HANDSHAKE_QUEUE_MAX = env_int("WS_HANDSHAKE_QUEUE_MAX", 5000)
 # A message an ack-mode socket has not confirmed is written again after this many seconds.
 DELIVERY_REDELIVERY_SECONDS = env_float("DELIVERY_REDELIVERY_SECONDS", 10.0)
 # Confirmations are written to the database in batches, this often.

@@ -32,8 +32,10 @@ from chatproject.offloop import off_loop
 from gateway import services
 from gateway.auth import handshake_credentials, origin_allowed
 from gateway.delivery import Connection, DeliveryEngine, delivery_engine
+from gateway.handshakes import QueueFull, handshakes
 from gateway.probes import CUTOFF, PROBE, PROBE_EXTENSION
-from meta.tokens import UserBanned
+from gateway.services import ClosedSocket, SocketRequest
+from meta.tokens import UserBanned, access_token_claims
 from send.positions import device_id_valid
 
 logger = logging.getLogger(__name__)
@@ -73,10 +75,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def websocket_connect(self, message: dict[str, Any]) -> None:
         """Accept an authenticated user's socket (else refuse it with its close code: 1013 on a
-        process that is no gateway or when the database fails, 1008 for a foreign origin, 4401
-        for a bad token, 4403 for a banned user, 4409 beyond the per-user limit, 4400 for a
-        malformed device id), record its route (and device), then write the welcome frame and
-        everything the socket is owed, before any newer live frame."""
+        process that is no gateway, when the database fails or too many handshakes wait, 1008
+        for a foreign origin, 4401 for a bad token, 4403 for a banned user, 4409 beyond the
+        per-user limit, 4400 for a malformed device id), record its route (and device) in a
+        batch with other handshakes, then write the welcome frame and everything the socket is
+        owed, before any newer live frame."""
         credentials = handshake_credentials(self.scope)
         self.engine = engine = delivery_engine()
         if engine.gateway_id is None:
@@ -94,17 +97,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self._refuse(CLOSE_BAD_DEVICE, credentials.subprotocol)
             return
         try:
-            user_id = await off_loop(services.socket_user)(token=credentials.token)
-        except UserBanned:
-            await self._refuse(CLOSE_BANNED, credentials.subprotocol)
-            return
+            # The signature and expiry, on the loop: the user's row is read in the batch.
+            user_id = access_token_claims(credentials.token)["user_id"]
         except NotAuthenticated:
             await self._refuse(CLOSE_BAD_TOKEN, credentials.subprotocol)
-            return
-        except Exception:
-            # The database is unreachable or overloaded: not the client's fault, try later.
-            logger.warning("could not authenticate a socket; refused with 1013", exc_info=True)
-            await self._refuse(CLOSE_TRY_AGAIN, credentials.subprotocol)
             return
         hub = engine.hub
         if len(tuple(hub.sockets_of(user_id))) >= settings.WS_MAX_CONNECTIONS_PER_USER:
@@ -121,22 +117,28 @@ class ChatConsumer(AsyncWebsocketConsumer):
             close_socket=self._close_with,
         )
         self.connection = connection
-        # Into the hub before the database read, so no push falls between the two; the welcome
-        # only after it, so that whatever is sent once the client has the welcome comes live.
+        # Into the hub before the batch records the route and reads the positions, so no push
+        # falls between the two (it is held until the welcome); the welcome only after it, so
+        # that whatever is sent once the client has the welcome comes live.
         hub.add(connection)
+        request = SocketRequest(
+            user_id=user_id, connection_id=connection.connection_id, device_id=credentials.device_id
+        )
         try:
-            opened = await off_loop(services.socket_open)(
-                user_id=user_id,
-                gateway_id=engine.gateway_id,
-                connection_id=connection.connection_id,
-                device_id=credentials.device_id,
-                register_again=engine.register_again,
-            )
+            opened = await handshakes().open(request)
+        except (NotAuthenticated, QueueFull) as refusal:
+            # Nothing was recorded for this socket: its close has nothing to remove.
+            self.connection = None
+            if isinstance(refusal, QueueFull):
+                code = CLOSE_TRY_AGAIN
+            else:
+                code = CLOSE_BANNED if isinstance(refusal, UserBanned) else CLOSE_BAD_TOKEN
+            await self._drop(connection, code)
+            return
         except Exception:
+            # The database is unreachable or overloaded: not the client's fault, try later.
             logger.warning("could not open the socket of user %s; closed with 1013", user_id, exc_info=True)
-            hub.remove(connection)
-            connection.closed = True
-            await self.close(code=CLOSE_TRY_AGAIN)
+            await self._drop(connection, CLOSE_TRY_AGAIN)
             return
         connection.device = opened.device
         if opened.came_online:
@@ -145,6 +147,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
         # In a task of its own: a long backlog waits for the client to prove it read the first
         # batches, and those proofs (and the client's acks) reach this consumer as messages.
         engine.spawn(connection.initial_sync(opened.positions))
+
+    async def _drop(self, connection: Connection, code: int) -> None:
+        self.engine.hub.remove(connection)
+        connection.closed = True
+        await self.close(code=code)
 
     async def _refuse(self, code: int, subprotocol: str | None) -> None:
         await self.accept(subprotocol=subprotocol)
@@ -276,14 +283,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
             connection.closed = True
             engine.hub.remove(connection)
             await engine.flush_confirmations()
+            closed = ClosedSocket(
+                user_id=connection.user_id, connection_id=connection.connection_id, device=connection.device
+            )
             try:
-                last = await off_loop(services.socket_close)(
-                    user_id=connection.user_id,
-                    gateway_id=engine.gateway_id,
-                    connection_id=connection.connection_id,
-                    device=connection.device,
-                )
-                if last:
+                if await handshakes().close(closed):
                     engine.live.went_away(connection.user_id)
             except Exception:
                 logger.warning("could not record the disconnect of user %s", connection.user_id, exc_info=True)

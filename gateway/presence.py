@@ -9,7 +9,8 @@ it closed), so a reconnect does not flap.
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import timedelta
+from collections.abc import Iterable
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db.models import Count
@@ -28,23 +29,24 @@ def room_member_ids(*, room_id: int) -> list[int]:
     return list(Membership.objects.filter(room_id=room_id).values_list("user_id", flat=True))
 
 
-def user_was_online(*, user_id: int) -> bool:
-    """Before a new socket of the user is recorded: did they count as online already (another
-    socket somewhere, or the grace period after their last one)?"""
-    if directory().user_ids_online(user_ids=[user_id]):
-        return True
-    last_seen = User.objects.filter(pk=user_id).values_list("last_seen", flat=True).first()
-    grace = timedelta(seconds=settings.PRESENCE_OFFLINE_GRACE_SECONDS)
-    return last_seen is not None and timezone.now() - last_seen < grace
+def users_were_online(*, last_seen: dict[int, datetime | None]) -> set[int]:
+    """`user_was_online` for a batch of new sockets, whose users' `last_seen` was read already
+    (`{user_id: last_seen}`): those online somewhere or within the grace period. One query."""
+    online = directory().user_ids_online(user_ids=list(last_seen))
+    now, grace = timezone.now(), timedelta(seconds=settings.PRESENCE_OFFLINE_GRACE_SECONDS)
+    return online | {u for u, seen in last_seen.items() if seen is not None and now - seen < grace}
 
 
-def user_socket_closed(*, user_id: int) -> bool:
-    """After a socket's route is removed: True when it was the user's last one in the cluster
-    (their `last_seen` is now)."""
-    if directory().user_ids_online(user_ids=[user_id]):
-        return False
-    User.objects.filter(pk=user_id).update(last_seen=timezone.now())
-    return True
+def users_sockets_closed(*, user_ids: Iterable[int]) -> set[int]:
+    """`user_socket_closed` for a batch of closed sockets whose routes are removed: those of
+    `user_ids` that have no socket left in the cluster (their `last_seen` is now). Two queries."""
+    ids = set(user_ids)
+    if not ids:
+        return set()
+    gone = ids - directory().user_ids_online(user_ids=ids)
+    if gone:
+        User.objects.filter(pk__in=gone).update(last_seen=timezone.now())
+    return gone
 
 
 def user_offline(*, user_id: int) -> bool:

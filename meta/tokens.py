@@ -6,6 +6,7 @@ and a password change or a ban revokes all of a user's.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +18,7 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
 from chatproject.exceptions import NotAuthenticated
+from chatproject.ids import is_id
 from meta.models import User
 
 REFRESH_USED = "the refresh token was used already or revoked: log in again"
@@ -60,8 +62,9 @@ def _token_error_msg(error: TokenError, kind: str) -> str:
 
 
 def _is_user_id(value: Any) -> bool:
-    # `true` is an int to Python: a JWT whose user_id is true must not be user 1.
-    return type(value) is int and value > 0
+    # `true` is an int to Python: a JWT whose user_id is true must not be user 1; one beyond
+    # the ids the database holds must not reach a query (a bigint overflow fails it).
+    return is_id(value)
 
 
 def access_token_claims(raw: str) -> dict[str, Any]:
@@ -82,12 +85,27 @@ def user_for_access_token(raw: str) -> User:
     Raises NotAuthenticated (bad, expired or forged token, unknown user) or UserBanned.
     """
     claims = access_token_claims(raw)
-    user = user_by_id(claims["user_id"])
+    return user_may_connect(user_by_id(claims["user_id"]))
+
+
+def user_may_connect(user: User | None) -> User:
+    """The user a verified token names, when they may still use it: raises NotAuthenticated
+    (unknown or inactive) or UserBanned. The one rule of HTTP and WebSocket auth."""
     if user is None or not user.is_active:
         raise NotAuthenticated("the user of this token no longer exists")
     if user.is_banned:
         raise UserBanned()
     return user
+
+
+def users_for_sockets(*, user_ids: Iterable[int]) -> dict[int, User]:
+    """The users of many verified tokens at once (a batch of handshakes), as the database holds
+    them now: id, is_active, is_banned and last_seen only. One query; unknown ids are absent."""
+    ids = sorted({int(u) for u in user_ids})
+    if not ids:
+        return {}
+    rows = User.objects.filter(pk__in=ids).only("id", "is_active", "is_banned", "last_seen")
+    return {user.pk: user for user in rows}
 
 
 @dataclass(frozen=True)

@@ -323,3 +323,75 @@ def _lease_open(*, user_id: int, gateway_id: str, connection_id: str, connected_
             return
         except IntegrityError:  # created concurrently: compare with that one
             continue
+
+
+# --- Many sockets of one gateway at once (its handshake and close batches) ---------------
+
+
+def users_connect(*, gateway_id: str, connections: Iterable[tuple[int, str]]) -> None:
+    """`user_connect` for many `(user_id, connection_id)` sockets of one gateway: one liveness
+    check and one insert, whatever their number (a route recorded already stays as it is).
+    Raises NotFound for an unknown or dead gateway, InvalidInput for a malformed id."""
+    pairs = sorted(set(connections))
+    for user_id, connection_id in pairs:
+        _check_connection(user_id, connection_id)
+    if not pairs:
+        return
+    gone = NotFound(f"gateway {gateway_id!r} is not registered or has expired; register again")
+    if not gateway_live_queryset().filter(pk=gateway_id).exists():
+        raise gone
+    now = clock.now()
+    routes = [UserConnection(user_id=u, gateway_id=gateway_id, connection_id=c, connected_at=now) for u, c in pairs]
+    try:
+        with transaction.atomic():
+            UserConnection.objects.bulk_create(routes, ignore_conflicts=True)
+    except IntegrityError:  # the gateway was unregistered in the meantime
+        raise gone from None
+
+
+def users_disconnect(*, gateway_id: str, connections: Iterable[tuple[int, str]]) -> None:
+    """`user_disconnect` for many `(user_id, connection_id)` sockets of one gateway: their routes
+    go in one statement and their users' reconnect leases are opened together (a user's newest
+    connection of the batch counts), in a constant number of queries."""
+    wanted = set(connections)
+    if not wanted:
+        return
+    now = clock.now()
+    with transaction.atomic():
+        rows = (
+            UserConnection.objects.select_for_update()
+            .filter(gateway_id=gateway_id, user_id__in={u for u, _ in wanted}, connection_id__in={c for _, c in wanted})
+            .order_by("pk")
+            .values_list("pk", "user_id", "connection_id", "connected_at")
+        )
+        found = [row for row in rows if (row[1], row[2]) in wanted]
+        if not found:
+            return
+        UserConnection.objects.filter(pk__in=[row[0] for row in found]).delete()
+        newest: dict[int, tuple[str, datetime]] = {}
+        for _, user_id, connection_id, connected_at in found:
+            if user_id not in newest or connected_at >= newest[user_id][1]:
+                newest[user_id] = (connection_id, connected_at)
+        _leases_open(gateway_id=gateway_id, newest=newest, now=now)
+
+
+def _leases_open(*, gateway_id: str, newest: dict[int, tuple[str, datetime]], now: datetime) -> None:
+    """`_lease_open` for many users at once (in the caller's transaction): a lease for an older
+    connection is moved here, one for a connection opened later is kept, a missing one made."""
+    leases = {lease.user_id: lease for lease in UserLease.objects.select_for_update().filter(user_id__in=list(newest))}
+    moved = []
+    for user_id, lease in leases.items():
+        connection_id, connected_at = newest[user_id]
+        if lease.connected_at <= connected_at:
+            lease.gateway_id, lease.connection_id = gateway_id, connection_id
+            lease.connected_at, lease.disconnected_at = connected_at, now
+            moved.append(lease)
+    if moved:
+        UserLease.objects.bulk_update(moved, ["gateway_id", "connection_id", "connected_at", "disconnected_at"])
+    made = [
+        UserLease(user_id=u, gateway_id=gateway_id, connection_id=c, connected_at=at, disconnected_at=now)
+        for u, (c, at) in newest.items()
+        if u not in leases
+    ]
+    # One made meanwhile by another gateway's close wins: a lease only says where to go back.
+    UserLease.objects.bulk_create(made, ignore_conflicts=True)

@@ -79,6 +79,36 @@ def positions_for_socket(*, user_id: int, device: int | None) -> dict[int, RoomP
     }
 
 
+def positions_for_sockets(
+    *, sockets: Iterable[tuple[int, int | None]]
+) -> dict[tuple[int, int | None], dict[int, RoomPosition]]:
+    """`positions_for_socket` for many `(user_id, device)` sockets at once (a batch of
+    handshakes): two queries whatever their number, the members' rows and the devices' rows."""
+    wanted = set(sockets)
+    result: dict[tuple[int, int | None], dict[int, RoomPosition]] = {key: {} for key in wanted}
+    if not wanted:
+        return result
+    device_seqs: dict[int, dict[int, int]] = defaultdict(dict)
+    devices = sorted({d for _, d in wanted if d is not None})
+    if devices:
+        for device, room_id, acked in DevicePosition.objects.filter(device_id__in=devices).values_list(
+            "device_id", "room_id", "acked_seq"
+        ):
+            device_seqs[device][room_id] = acked
+    by_user: dict[int, list[int | None]] = defaultdict(list)
+    for user_id, device in wanted:
+        by_user[user_id].append(device)
+    rows = Membership.objects.filter(user_id__in=sorted(by_user)).values_list(
+        "user_id", "room_id", "acked_seq", "joined_seq", "room__last_seq"
+    )
+    for user_id, room_id, acked, joined, last_seq in rows:
+        for device in by_user[user_id]:
+            seen = acked if device is None else device_seqs[device].get(room_id, 0)
+            position = RoomPosition(room_id=room_id, start=max(seen, joined), last_seq=last_seq, joined_seq=joined)
+            result[(user_id, device)][room_id] = position
+    return result
+
+
 def position_for_member(*, user_id: int, room_id: int, device: int | None = None) -> RoomPosition | None:
     """The member's (or their device's) position in one room, or None when they are not (or no
     longer) a member."""
@@ -158,6 +188,54 @@ def device_open(*, user_id: int, device_id: str) -> int:
     except IntegrityError:  # the same device opened two sockets at once: the other one made it
         device = Device.objects.get(user_id=user_id, device_id=device_id)
     return device.pk
+
+
+def devices_open(*, devices: Iterable[tuple[int, str]]) -> dict[tuple[int, str], int]:
+    """`device_open` for many `(user_id, device_id)` at once (a batch of handshakes; the ids are
+    valid): their keys, each recorded as seen now; those seen for the first time start at their
+    user's confirmed positions. At most six queries whatever their number."""
+    wanted = set(devices)
+    if not wanted:
+        return {}
+    now = timezone.now()
+    users = sorted({u for u, _ in wanted})
+
+    def known() -> dict[tuple[int, str], int]:
+        rows = Device.objects.filter(user_id__in=users, device_id__in={d for _, d in wanted})
+        return {(u, d): pk for pk, u, d in rows.values_list("pk", "user_id", "device_id") if (u, d) in wanted}
+
+    keys = known()
+    if keys:
+        Device.objects.filter(pk__in=list(keys.values())).update(last_seen=now)
+    new = wanted - set(keys)
+    if not new:
+        return keys
+    with transaction.atomic():
+        Device.objects.bulk_create(
+            [Device(user_id=u, device_id=d, last_seen=now) for u, d in sorted(new)], ignore_conflicts=True
+        )
+        keys = known()
+        # A device made meanwhile by another socket got its positions with it: these are ignored.
+        new_of: dict[int, list[int]] = defaultdict(list)
+        for user_id, device_id in new:
+            new_of[user_id].append(keys[(user_id, device_id)])
+        acked = Membership.objects.filter(user_id__in=sorted(new_of)).values_list("user_id", "room_id", "acked_seq")
+        DevicePosition.objects.bulk_create(
+            [
+                DevicePosition(device_id=device, room_id=room_id, acked_seq=seq)
+                for user_id, room_id, seq in acked
+                for device in new_of[user_id]
+            ],
+            ignore_conflicts=True,
+        )
+    return keys
+
+
+def devices_seen(*, devices: Iterable[int]) -> None:
+    """Sockets of these devices closed: they were last seen now. One query."""
+    keys = sorted(set(devices))
+    if keys:
+        Device.objects.filter(pk__in=keys).update(last_seen=timezone.now())
 
 
 def device_seen(*, device: int) -> None:
