@@ -2,11 +2,12 @@
 
 import os
 
-from django.core.asgi import get_asgi_application
+from chatproject.asgi_handler import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatproject.settings")
 
-# Django must be set up before anything imports models.
+# Django must be set up before anything imports models. One thread hop per request: see
+# chatproject.asgi_handler.
 django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402

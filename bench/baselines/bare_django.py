@@ -11,7 +11,7 @@ event loop (Django's database access is synchronous), in one transaction:
 - takes the room's next seq with one `UPDATE … RETURNING` (no such room: 404);
 - inserts the message row (the same columns as ours, the search vector included) and commits;
 
-and answers `{"msgID", "seq"}`. What it leaves out is what the comparison is about: DRF (its
+and answers `{"code": 0, "msg", "data": {"msgID", "seq"}}`. What it leaves out is what the comparison is about: DRF (its
 request, parsers, authentication classes, permissions, serializer validation, renderer), the
 content rules, the membership, mute and sending-rule checks, the sender's read position, the
 idempotency look-up, the canonical message object and the publish to the gateways.
@@ -96,7 +96,7 @@ async def bare_send(request: HttpRequest) -> JsonResponse:
         return JsonResponse({"msg": error.msg}, status=401)
     if stored is None:
         return JsonResponse({"msg": f"room {room_id} does not exist"}, status=404)
-    return JsonResponse({"msgID": stored[0], "seq": stored[1]})
+    return JsonResponse({"code": 0, "msg": "message sent", "data": {"msgID": stored[0], "seq": stored[1]}})
 
 
 urlpatterns = [
