@@ -14,8 +14,13 @@ Standalone (it shares no code with `bench.run`):
   PostgreSQL, the Redis channel layer, background tasks on), logs the sender in over HTTP,
   warms up, then sends `--messages` messages into each room from `--clients` threads, each
   with its own keep-alive connection;
-- reports calls per CPU-second of the server (user + system of the process and its children,
-  read with psutil before and after each room) and the cost ratio of the two rooms.
+- starts a second, identical process serving the bare Django send too (settings
+  `bench.baselines.bare_django_settings`, `bench/baselines/bare_django.py`: a plain async view
+  that authenticates the same JWT, takes the seq, inserts the row and commits; no DRF, no
+  publish) and sends as many into the room of 10 there;
+- reports calls per CPU-second of each server (user + system of the process and its children,
+  read with psutil before and after each batch; `--rounds` batches per run, taking turns), the
+  cost ratio of the two rooms, and ours ÷ bare Django.
 
 `--profile DIR` then runs py-spy on the server during one more pass per room (not part of
 the figures): the raw stacks go to DIR, and the heaviest functions (own time, and time
@@ -234,19 +239,23 @@ def login(port: int) -> str:
         conn.close()
 
 
-def measure(server: ServerProcess, *, path: str, count: int, **send: Any) -> dict[str, float]:
-    """`count` sends to `path` on `server`, and the server's CPU they cost."""
+def measure(server: ServerProcess, *, path: str, count: int, **send: Any) -> tuple[float, float, float]:
+    """`count` sends to `path` on `server`: the server's CPU seconds they cost, of it system
+    time, and the wall time they took."""
     user0, system0 = server.cpu_split()
     wall = send_many(port=server.port, path=path, count=count, **send)
     user1, system1 = server.cpu_split()
-    cpu = user1 - user0 + system1 - system0
+    return user1 - user0 + system1 - system0, system1 - system0, wall
+
+
+def figures(count: int, cpu: float, system: float, wall: float) -> dict[str, float]:
     return {
         "messages": count,
         "cpu_s": round(cpu, 3),
         "wall_s": round(wall, 3),
         "calls_per_cpu_s": round(count / cpu, 1),
         "cpu_ms_per_call": round(cpu / count * 1000, 3),
-        "system_share": round((system1 - system0) / cpu, 3),
+        "system_share": round(system / cpu, 3),
         "calls_per_s": round(count / wall, 1),
     }
 
@@ -295,6 +304,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.sendcost", description=__doc__.split("\n\n")[0])
     parser.add_argument("--messages", type=int, default=1500, help="measured sends per room (default 1500)")
     parser.add_argument("--warmup", type=int, default=150, help="unmeasured sends per room first (default 150)")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="measure in this many turns of every run, summed (default 3)"
+    )
     parser.add_argument("--clients", type=int, default=4, help="concurrent client threads (default 4)")
     parser.add_argument("--rooms", default="10,1000", help="room sizes (default 10,1000)")
     parser.add_argument("--profile", metavar="DIR", help="then profile the server with py-spy, stacks into DIR")
@@ -356,16 +368,23 @@ def main(argv: list[str] | None = None) -> int:
                 path=path,
             )
         time.sleep(1.0)
-        for label, server, path, room_id in runs:
-            results[label] = measure(
-                server,
-                path=path,
-                token=token,
-                room_id=room_id,
-                count=args.messages,
-                clients=args.clients,
-                tag=f"m{label}",
-            )
+        # Rounds take turns, so a change in how busy the machine is shows in every figure alike.
+        sums = {label: [0.0, 0.0, 0.0] for label, *_ in runs}
+        for n in range(args.rounds):
+            count = args.messages // args.rounds + (1 if n < args.messages % args.rounds else 0)
+            for label, server, path, room_id in runs:
+                spent = measure(
+                    server,
+                    path=path,
+                    token=token,
+                    room_id=room_id,
+                    count=count,
+                    clients=args.clients,
+                    tag=f"m{n}-{label}",
+                )
+                sums[label] = [a + b for a, b in zip(sums[label], spent, strict=True)]
+        for label, (cpu, system, wall) in sums.items():
+            results[label] = figures(args.messages, cpu, system, wall)
         if args.profile:
             out_dir = Path(args.profile)
             out_dir.mkdir(parents=True, exist_ok=True)
