@@ -30,11 +30,9 @@ inside, in percent of samples) are printed.
 from __future__ import annotations
 
 import argparse
-import collections
 import http.client
 import json
 import os
-import re
 import secrets
 import signal
 import subprocess
@@ -47,6 +45,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from bench.baselines import BARE_SEND_PATH
 from bench.procs import PYTHON, REPO, ServerProcess, database_recreate, start_server
+from bench.profiling import py_spy_top
 
 PASSWORD = "sendcost-password-123"
 GATEWAYS = ("sendcost-gw-a", "sendcost-gw-b")
@@ -187,45 +186,6 @@ def send_many(
     if errors:
         raise SystemExit(f"send_message failed: {errors[0]!r}")
     return time.monotonic() - started
-
-
-def py_spy_top(raw: Path, limit: int = 25) -> str:
-    """The heaviest functions of py-spy's collapsed stacks: own samples and inclusive samples."""
-    own: collections.Counter[str] = collections.Counter()
-    inside: collections.Counter[str] = collections.Counter()
-    total = 0
-    for line in raw.read_text(errors="replace").splitlines():
-        stack, _, count_text = line.rpartition(" ")
-        if not stack or not count_text.isdigit():
-            continue
-        count = int(count_text)
-        frames = [re.sub(r":\d+\)$", ")", f) for f in stack.split(";")]
-        frames = [f for f in frames if not f.startswith("process ") and not f.startswith("thread ")]
-        if not frames:
-            continue
-        total += count
-        own[frames[-1]] += count
-        for frame in set(frames):
-            inside[frame] += count
-    if not total:
-        return "(no samples)"
-    lines = [f"{total} samples", "own time:"]
-    lines += [f"  {n / total:6.1%}  {f}" for f, n in own.most_common(limit)]
-    lines.append("time inside (project code, Django, DRF, psycopg, channels):")
-    keep = (
-        "chatproject",
-        "meta/",
-        "send/",
-        "registry/",
-        "gateway/",
-        "rest_framework",
-        "django/",
-        "psycopg",
-        "channels",
-    )
-    picked = [(f, n) for f, n in inside.most_common() if any(k in f for k in keep)]
-    lines += [f"  {n / total:6.1%}  {f}" for f, n in picked[:limit]]
-    return "\n".join(lines)
 
 
 SERVE_ARGV = [PYTHON, "manage.py", "serve", "--port", "0", "--server", "uvicorn"]
