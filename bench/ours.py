@@ -13,11 +13,12 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from bench import chatlist_phase, fixtures, report, timeline_phase
+from bench.baselines import BARE_SEND_PATH
 from bench.confirming import READ_EVERY_SECONDS
 from bench.httpclient import HttpPool
 from bench.phases import OURS_STALL_SECONDS, SETTLE_SECONDS, Target
 from bench.population import WARM_SOCKETS
-from bench.procs import ServerProcess
+from bench.procs import PYTHON, ServerProcess, start_server, stop_many
 from bench.profiling import profiled
 from bench.triggers import sender_for_ours
 
@@ -198,6 +199,51 @@ class OurCluster:
                 driver.note(f"sending, room of {size}: {row['errors']} send_message requests failed")
             if row["lost"] or not row["calls"]:
                 driver.problem(f"sending, room of {size}: {row['calls']} calls stored, {row['lost']} frames lost")
+        await self._sending_bare(rate)
+
+    async def _sending_bare(self, rate: float) -> None:
+        """The bare Django send (`bench.baselines.bare_django`) the same way, in a process of its
+        own started like the send process (same server, roles, settings but its URLconf, database),
+        into the smallest sending room: its cost does not depend on the room's size."""
+        driver, options, population = self.driver, self.options, self.population
+        size = min(options.send_rooms)
+        bare_id = f"{self.send.name}-bare-django"
+        env = driver.env.server_env(
+            CHAT_ROLES="send,meta,registry",
+            SEND_INSTANCE_ID=bare_id,
+            DJANGO_SETTINGS_MODULE="bench.baselines.bare_django_settings",
+        )
+        argv = [PYTHON, "manage.py", "serve", "--host", "127.0.0.1", "--port", "0", "--server", self.server]
+        await asyncio.sleep(SETTLE_SECONDS)
+        driver.say(f"sending, the bare Django send: room of {size:,} at {rate:g} messages/s")
+        bare = await asyncio.to_thread(start_server, name=bare_id, argv=argv, env=env, log_dir=driver.log_dir)
+        http = HttpPool(bare.base_url, size=16, timeout=30)
+        try:
+            send_one = sender_for_ours(
+                pool=http,
+                room_ids=population.rooms,
+                senders={size: population.fan[: min(size, SENDERS_PER_ROOM)]},
+                run_id=f"{self.run_id}-bare",
+                path="/" + BARE_SEND_PATH,
+            )
+            await asyncio.sleep(SETTLE_SECONDS)
+            row = await self.phases.sending(
+                send=send_one,
+                send_process=bare,
+                room_id=population.rooms[size],
+                size=size,
+                rate=rate,
+                seconds=options.send_seconds,
+                delivers=False,
+            )
+        finally:
+            await http.close()
+            await asyncio.to_thread(stop_many, [bare])
+            await asyncio.to_thread(fixtures.instances_forget, gateway_ids=[], send_ids=[bare_id])
+        self.results["sending_bare"] = row
+        driver.say(f"  {row['calls_per_cpu_s']:,} bare Django sends per CPU-second")
+        if row["errors"] or not row["calls"]:
+            driver.problem(f"sending, bare Django: {row['calls']} calls stored, {row['errors']} failed")
 
     async def _profiles(self, target: Target) -> None:
         driver, options, gateways, send = self.driver, self.options, self.gateways, self.send

@@ -283,8 +283,10 @@ class Phases:
         size: int,
         rate: float,
         seconds: float,
+        delivers: bool = True,
     ) -> dict[str, Any]:
-        """send_message calls per send-process CPU-second at a steady `rate`."""
+        """send_message calls per send-process CPU-second at a steady `rate`; `delivers` False:
+        the calls publish nothing (the bare Django send), so no frame is awaited."""
         count = max(1, round(rate * seconds))
         await self.pool.reset()
         progress = Progress()
@@ -302,8 +304,9 @@ class Phases:
             outcomes = await asyncio.gather(*tasks)
             cpu = send_process.cpu_seconds() - cpu0
             ok = sum(1 for good, _ in outcomes if good)
-            progress.expected = ok * size
-            await self._drain(progress, stall_seconds=OURS_STALL_SECONDS)
+            progress.expected = ok * size if delivers else 0
+            if delivers:
+                await self._drain(progress, stall_seconds=OURS_STALL_SECONDS)
         finally:
             stop.set()
             await poller

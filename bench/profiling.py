@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import collections
+import re
 import shutil
 from collections.abc import Awaitable
 from pathlib import Path
@@ -62,3 +64,42 @@ async def profiled(
     if isinstance(outcome, dict) and "frames_per_cpu_s" in outcome:
         summary["frames_per_cpu_s"] = outcome["frames_per_cpu_s"]
     return summary
+
+
+def py_spy_top(raw: Path, limit: int = 25) -> str:
+    """The heaviest functions of py-spy's collapsed stacks: own samples and inclusive samples."""
+    own: collections.Counter[str] = collections.Counter()
+    inside: collections.Counter[str] = collections.Counter()
+    total = 0
+    for line in raw.read_text(errors="replace").splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        if not stack or not count_text.isdigit():
+            continue
+        count = int(count_text)
+        frames = [re.sub(r":\d+\)$", ")", f) for f in stack.split(";")]
+        frames = [f for f in frames if not f.startswith("process ") and not f.startswith("thread ")]
+        if not frames:
+            continue
+        total += count
+        own[frames[-1]] += count
+        for frame in set(frames):
+            inside[frame] += count
+    if not total:
+        return "(no samples)"
+    lines = [f"{total} samples", "own time:"]
+    lines += [f"  {n / total:6.1%}  {f}" for f, n in own.most_common(limit)]
+    lines.append("time inside (project code, Django, DRF, psycopg, channels):")
+    keep = (
+        "chatproject",
+        "meta/",
+        "send/",
+        "registry/",
+        "gateway/",
+        "rest_framework",
+        "django/",
+        "psycopg",
+        "channels",
+    )
+    picked = [(f, n) for f, n in inside.most_common() if any(k in f for k in keep)]
+    lines += [f"  {n / total:6.1%}  {f}" for f, n in picked[:limit]]
+    return "\n".join(lines)

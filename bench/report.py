@@ -20,7 +20,8 @@ VS_BARE_TARGET = 0.4
 LATENCY_P50_TARGET_MS = 15.0
 LATENCY_P99_TARGET_MS = 50.0
 SEND_PER_CPU_TARGET = 500
-SEND_GROWTH_TARGET = 1.5
+SEND_GROWTH_TARGET = 1.2
+SEND_VS_BARE_DJANGO_TARGET = 0.5  # send_message ÷ the bare Django send, calls per CPU-second (issue 15)
 KB_PER_CONNECTION_TARGET = 30.0
 STORM_SECONDS_TARGET = 15.0
 FAILOVER_P50_TARGET_S = 10.0
@@ -124,6 +125,25 @@ def evaluate(results: dict[str, Any]) -> list[dict[str, Any]]:
             f"{growth:.2f}×" if growth is not None else "n/a",
             f"≤ {SEND_GROWTH_TARGET:g}×",
             None if growth is None else growth <= SEND_GROWTH_TARGET,
+        )
+    bare = results.get("sending_bare")
+    if bare:
+        value = bare["calls_per_cpu_s"]
+        check(
+            f"bare Django send per CPU-second, room of {bare['room_size']} (at {bare['rate']:g}/s)",
+            value,
+            _num(value),
+            "",
+            None,
+        )
+        ours = next((row for row in sending if row["room_size"] == bare["room_size"]), None)
+        ratio = _ratio(ours["calls_per_cpu_s"] if ours else None, value)
+        check(
+            f"send_message ÷ the bare Django send, per CPU-second (room of {bare['room_size']})",
+            ratio,
+            f"{ratio:.2f}×" if ratio is not None else "n/a",
+            f"≥ {SEND_VS_BARE_DJANGO_TARGET:g}×",
+            None if ratio is None else ratio >= SEND_VS_BARE_DJANGO_TARGET,
         )
     memory = results.get("memory")
     value = memory.get("kb_per_connection") if memory else None
@@ -321,6 +341,14 @@ def _details(results: dict[str, Any]) -> str:
             f"- sending, room of {row['room_size']:,}: {row['calls']:,} calls at {row['rate']:g}/s, "
             f"{_num(row['cpu_ms_per_call'], 2)} ms of send-process CPU per call, request p50 "
             f"{_num(row['request_p50_ms'], 1)} ms / p99 {_num(row['request_p99_ms'], 1)} ms."
+        )
+    if bare := results.get("sending_bare"):
+        out.append(
+            f"- sending, the bare Django send (`bench/baselines/bare_django.py`: a plain async Django view in a "
+            f"process of its own, same server, settings and database; JWT, seq UPDATE, insert, commit; no DRF, "
+            f"no publish), room of {bare['room_size']:,}: {bare['calls']:,} calls at {bare['rate']:g}/s, "
+            f"{_num(bare['cpu_ms_per_call'], 2)} ms of CPU per call, request p50 "
+            f"{_num(bare['request_p50_ms'], 1)} ms / p99 {_num(bare['request_p99_ms'], 1)} ms."
         )
     for row in results.get("fanout", []):
         if row["target"] in ("ours", "ours-reads", "ours-reads-each") and row.get("send_calls_per_cpu_s"):

@@ -14,8 +14,13 @@ Standalone (it shares no code with `bench.run`):
   PostgreSQL, the Redis channel layer, background tasks on), logs the sender in over HTTP,
   warms up, then sends `--messages` messages into each room from `--clients` threads, each
   with its own keep-alive connection;
-- reports calls per CPU-second of the server (user + system of the process and its children,
-  read with psutil before and after each room) and the cost ratio of the two rooms.
+- starts a second, identical process serving the bare Django send too (settings
+  `bench.baselines.bare_django_settings`, `bench/baselines/bare_django.py`: a plain async view
+  that authenticates the same JWT, takes the seq, inserts the row and commits; no DRF, no
+  publish) and sends as many into the room of 10 there;
+- reports calls per CPU-second of each server (user + system of the process and its children,
+  read with psutil before and after each batch; `--rounds` batches per run, taking turns), the
+  cost ratio of the two rooms, and ours ÷ bare Django.
 
 `--profile DIR` then runs py-spy on the server during one more pass per room (not part of
 the figures): the raw stacks go to DIR, and the heaviest functions (own time, and time
@@ -25,11 +30,9 @@ inside, in percent of samples) are printed.
 from __future__ import annotations
 
 import argparse
-import collections
 import http.client
 import json
 import os
-import re
 import secrets
 import signal
 import subprocess
@@ -37,9 +40,12 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from bench.procs import PYTHON, REPO, database_recreate, start_server
+from bench.baselines import BARE_SEND_PATH
+from bench.procs import PYTHON, REPO, ServerProcess, database_recreate, start_server
+from bench.profiling import py_spy_top
 
 PASSWORD = "sendcost-password-123"
 GATEWAYS = ("sendcost-gw-a", "sendcost-gw-b")
@@ -144,8 +150,15 @@ def call(conn: http.client.HTTPConnection, path: str, body: dict, token: str | N
     return data
 
 
-def send_many(*, port: int, token: str, room_id: int, count: int, clients: int, tag: str) -> float:
-    """`count` send_message calls from `clients` threads (keep-alive); the wall time they took."""
+SEND_PATH = "/api/chat/send_message"
+BARE_PATH = "/" + BARE_SEND_PATH
+
+
+def send_many(
+    *, port: int, token: str, room_id: int, count: int, clients: int, tag: str, path: str = SEND_PATH
+) -> float:
+    """`count` sends to `path` (send_message, or the bare Django baseline's) from `clients`
+    threads (keep-alive); the wall time they took."""
     errors: list[BaseException] = []
     share = [count // clients + (1 if n < count % clients else 0) for n in range(clients)]
 
@@ -158,7 +171,7 @@ def send_many(*, port: int, token: str, room_id: int, count: int, clients: int, 
                     "content": {"type": "text", "text": f"message {i} of client {n}: the quick brown fox"},
                     "client_msg_id": f"{tag}-{n}-{i}",
                 }
-                call(conn, "/api/chat/send_message", body, token)
+                call(conn, path, body, token)
         except BaseException as error:
             errors.append(error)
         finally:
@@ -175,49 +188,85 @@ def send_many(*, port: int, token: str, room_id: int, count: int, clients: int, 
     return time.monotonic() - started
 
 
-def py_spy_top(raw: Path, limit: int = 25) -> str:
-    """The heaviest functions of py-spy's collapsed stacks: own samples and inclusive samples."""
-    own: collections.Counter[str] = collections.Counter()
-    inside: collections.Counter[str] = collections.Counter()
-    total = 0
-    for line in raw.read_text(errors="replace").splitlines():
-        stack, _, count_text = line.rpartition(" ")
-        if not stack or not count_text.isdigit():
-            continue
-        count = int(count_text)
-        frames = [re.sub(r":\d+\)$", ")", f) for f in stack.split(";")]
-        frames = [f for f in frames if not f.startswith("process ") and not f.startswith("thread ")]
-        if not frames:
-            continue
-        total += count
-        own[frames[-1]] += count
-        for frame in set(frames):
-            inside[frame] += count
-    if not total:
-        return "(no samples)"
-    lines = [f"{total} samples", "own time:"]
-    lines += [f"  {n / total:6.1%}  {f}" for f, n in own.most_common(limit)]
-    lines.append("time inside (project code, Django, DRF, psycopg, channels):")
-    keep = (
-        "chatproject",
-        "meta/",
-        "send/",
-        "registry/",
-        "gateway/",
-        "rest_framework",
-        "django/",
-        "psycopg",
-        "channels",
-    )
-    picked = [(f, n) for f, n in inside.most_common() if any(k in f for k in keep)]
-    lines += [f"  {n / total:6.1%}  {f}" for f, n in picked[:limit]]
-    return "\n".join(lines)
+SERVE_ARGV = [PYTHON, "manage.py", "serve", "--port", "0", "--server", "uvicorn"]
+
+
+def login(port: int) -> str:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        return call(conn, "/login", {"username": "sendcost-sender", "password": PASSWORD})["data"]["token"]
+    finally:
+        conn.close()
+
+
+def measure(server: ServerProcess, *, path: str, count: int, **send: Any) -> tuple[float, float, float]:
+    """`count` sends to `path` on `server`: the server's CPU seconds they cost, of it system
+    time, and the wall time they took."""
+    user0, system0 = server.cpu_split()
+    wall = send_many(port=server.port, path=path, count=count, **send)
+    user1, system1 = server.cpu_split()
+    return user1 - user0 + system1 - system0, system1 - system0, wall
+
+
+def figures(count: int, cpu: float, system: float, wall: float) -> dict[str, float]:
+    return {
+        "messages": count,
+        "cpu_s": round(cpu, 3),
+        "wall_s": round(wall, 3),
+        "calls_per_cpu_s": round(count / cpu, 1),
+        "cpu_ms_per_call": round(cpu / count * 1000, 3),
+        "system_share": round(system / cpu, 3),
+        "calls_per_s": round(count / wall, 1),
+    }
+
+
+def profiled(server: ServerProcess, raw: Path, **send: Any) -> str | None:
+    """py-spy on `server` (samples of the thread running Python) while `send_many(**send)`
+    runs; the heaviest functions, or None when py-spy wrote nothing."""
+    py_spy = Path(PYTHON).parent / "py-spy"
+    spy_argv = [str(py_spy), "record", "--pid", str(server.pid), "--rate", "250", "--gil"]
+    spy_argv += ["--nonblocking", "--format", "raw", "--output", str(raw)]
+    spy = subprocess.Popen(spy_argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    time.sleep(1.5)
+    send_many(port=server.port, **send)
+    spy.send_signal(signal.SIGINT)
+    _, err = spy.communicate(timeout=60)
+    if not raw.exists():
+        print(f"py-spy wrote nothing: {err.decode(errors='replace')[-500:]}", flush=True)
+        return None
+    return py_spy_top(raw)
+
+
+def report(results: dict[str, dict[str, float]], *, sizes: list[int], messages: int, clients: int) -> None:
+    """Print the figures, and add the ratios to `results`."""
+    print()
+    print(f"send_message and the bare Django send, {messages} each, {clients} client threads, uvicorn processes")
+    print(f"{'':>12} {'calls/CPU-s':>12} {'CPU ms/call':>12} {'of it system':>13} {'calls/s':>9}")
+    for label in [str(size) for size in sizes] + ["bare"]:
+        r = results[label]
+        name = f"room {label}" if label.isdigit() else "bare Django"
+        print(
+            f"{name:>12} {r['calls_per_cpu_s']:>12,.1f} {r['cpu_ms_per_call']:>12.3f}"
+            f" {r['system_share']:>13.0%} {r['calls_per_s']:>9,.1f}"
+        )
+    ratios: dict[str, float] = {}
+    if len(sizes) >= 2:
+        ratio = results[str(sizes[-1])]["cpu_s"] / results[str(sizes[0])]["cpu_s"]
+        ratios["cost_largest_vs_smallest"] = round(ratio, 3)
+        print(f"cost, room of {sizes[-1]} vs room of {sizes[0]}: {ratio:.2f}x")
+    ours_vs_bare = results[str(sizes[0])]["calls_per_cpu_s"] / results["bare"]["calls_per_cpu_s"]
+    ratios["ours_vs_bare"] = round(ours_vs_bare, 3)
+    print(f"ours (room of {sizes[0]}) ÷ bare Django, calls per CPU-second: {ours_vs_bare:.2f}x")
+    results["ratio"] = ratios
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.sendcost", description=__doc__.split("\n\n")[0])
     parser.add_argument("--messages", type=int, default=1500, help="measured sends per room (default 1500)")
     parser.add_argument("--warmup", type=int, default=150, help="unmeasured sends per room first (default 150)")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="measure in this many turns of every run, summed (default 3)"
+    )
     parser.add_argument("--clients", type=int, default=4, help="concurrent client threads (default 4)")
     parser.add_argument("--rooms", default="10,1000", help="room sizes (default 10,1000)")
     parser.add_argument("--profile", metavar="DIR", help="then profile the server with py-spy, stacks into DIR")
@@ -252,98 +301,76 @@ def main(argv: list[str] | None = None) -> int:
     beats = threading.Thread(target=gateways_keep_alive, args=(stop_beats,), daemon=True)
     beats.start()
 
-    server = start_server(
-        name="server",
-        argv=[PYTHON, "manage.py", "serve", "--port", "0", "--server", "uvicorn"],
-        env=env,
-        log_dir=log_dir,
-    )
-    results: dict[str, dict[str, float]] = {}
+    ours = start_server(name="server", argv=SERVE_ARGV, env=env, log_dir=log_dir)
+    bare_env = {**env, "DJANGO_SETTINGS_MODULE": "bench.baselines.bare_django_settings"}
     try:
-        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
-        login = call(conn, "/login", {"username": "sendcost-sender", "password": PASSWORD})
-        conn.close()
-        token = login["data"]["token"]
-        print(f"server pid {server.pid} on port {server.port}; log {server.log_path}", flush=True)
-        for size in sizes:
+        bare = start_server(name="bare-django", argv=SERVE_ARGV, env=bare_env, log_dir=log_dir)
+    except BaseException:
+        ours.stop()
+        raise
+    results: dict[str, dict[str, float]] = {}
+    profiles: dict[str, str] = {}
+    try:
+        token = login(ours.port)
+        print(f"server pid {ours.pid} on port {ours.port}; log {ours.log_path}", flush=True)
+        print(f"bare Django pid {bare.pid} on port {bare.port}; log {bare.log_path}", flush=True)
+        # The bare baseline does the same work whatever the room's size: one room is enough.
+        runs = [(str(size), ours, SEND_PATH, rooms[size]) for size in sizes]
+        runs.append(("bare", bare, BARE_PATH, rooms[sizes[0]]))
+        for label, server, path, room_id in runs:
             send_many(
                 port=server.port,
                 token=token,
-                room_id=rooms[size],
+                room_id=room_id,
                 count=args.warmup,
                 clients=args.clients,
-                tag=f"w{size}",
+                tag=f"w{label}",
+                path=path,
             )
         time.sleep(1.0)
-        for size in sizes:
-            user0, system0 = server.cpu_split()
-            wall = send_many(
-                port=server.port,
-                token=token,
-                room_id=rooms[size],
-                count=args.messages,
-                clients=args.clients,
-                tag=f"m{size}",
-            )
-            user1, system1 = server.cpu_split()
-            cpu = user1 - user0 + system1 - system0
-            results[str(size)] = {
-                "messages": args.messages,
-                "cpu_s": round(cpu, 3),
-                "wall_s": round(wall, 3),
-                "calls_per_cpu_s": round(args.messages / cpu, 1),
-                "cpu_ms_per_call": round(cpu / args.messages * 1000, 3),
-                "system_share": round((system1 - system0) / cpu, 3),
-                "calls_per_s": round(args.messages / wall, 1),
-            }
-        profiles = {}
+        # Rounds take turns, so a change in how busy the machine is shows in every figure alike.
+        sums = {label: [0.0, 0.0, 0.0] for label, *_ in runs}
+        for n in range(args.rounds):
+            count = args.messages // args.rounds + (1 if n < args.messages % args.rounds else 0)
+            for label, server, path, room_id in runs:
+                spent = measure(
+                    server,
+                    path=path,
+                    token=token,
+                    room_id=room_id,
+                    count=count,
+                    clients=args.clients,
+                    tag=f"m{n}-{label}",
+                )
+                sums[label] = [a + b for a, b in zip(sums[label], spent, strict=True)]
+        for label, (cpu, system, wall) in sums.items():
+            results[label] = figures(args.messages, cpu, system, wall)
         if args.profile:
             out_dir = Path(args.profile)
             out_dir.mkdir(parents=True, exist_ok=True)
-            py_spy = Path(PYTHON).parent / "py-spy"
-            for size in sizes:
-                raw = out_dir / f"sendcost-room{size}.txt"
-                spy_argv = [str(py_spy), "record", "--pid", str(server.pid), "--rate", "250", "--gil"]
-                spy_argv += ["--nonblocking", "--format", "raw", "--output", str(raw)]
-                spy = subprocess.Popen(
-                    spy_argv,
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.PIPE,
-                )
-                time.sleep(1.5)
-                send_many(
-                    port=server.port,
+            for label, server, path, room_id in runs:
+                raw = out_dir / f"sendcost-{'room' if label.isdigit() else ''}{label}.txt"
+                text = profiled(
+                    server,
+                    raw,
+                    path=path,
                     token=token,
-                    room_id=rooms[size],
+                    room_id=room_id,
                     count=args.profile_messages,
                     clients=args.clients,
-                    tag=f"p{size}",
+                    tag=f"p{label}",
                 )
-                spy.send_signal(signal.SIGINT)
-                _, err = spy.communicate(timeout=60)
-                if not raw.exists():
-                    print(f"py-spy wrote nothing: {err.decode(errors='replace')[-500:]}", flush=True)
-                    continue
-                profiles[size] = py_spy_top(raw)
+                if text is not None:
+                    profiles[label] = text
     finally:
-        server.stop()
+        ours.stop()
+        bare.stop()
         stop_beats.set()
 
-    print()
-    print(f"send_message, {args.messages} per room, {args.clients} client threads, one uvicorn process")
-    print(f"{'room':>6} {'calls/CPU-s':>12} {'CPU ms/call':>12} {'of it system':>13} {'calls/s':>9}")
-    for size in sizes:
-        r = results[str(size)]
-        print(
-            f"{size:>6} {r['calls_per_cpu_s']:>12,.1f} {r['cpu_ms_per_call']:>12.3f}"
-            f" {r['system_share']:>13.0%} {r['calls_per_s']:>9,.1f}"
-        )
-    if len(sizes) >= 2:
-        ratio = results[str(sizes[-1])]["cpu_s"] / results[str(sizes[0])]["cpu_s"]
-        results["ratio"] = {"cost_largest_vs_smallest": round(ratio, 3)}
-        print(f"cost, room of {sizes[-1]} vs room of {sizes[0]}: {ratio:.2f}x")
-    for size, text in profiles.items():
-        print(f"\nprofile, room of {size}:\n{text}")
+    report(results, sizes=sizes, messages=args.messages, clients=args.clients)
+    for label, text in profiles.items():
+        name = f"room of {label}" if label.isdigit() else "the bare Django baseline"
+        print(f"\nprofile, {name}:\n{text}")
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
     return 0

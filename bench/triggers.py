@@ -10,11 +10,19 @@ from bench.clients import stamp_text
 from bench.fixtures import BenchUser
 from bench.httpclient import HttpError, HttpPool
 
+SEND_MESSAGE_PATH = "/api/chat/send_message"
+
 
 def sender_for_ours(
-    *, pool: HttpPool, room_ids: dict[int, int], senders: dict[int, list[BenchUser]], run_id: str
+    *,
+    pool: HttpPool,
+    room_ids: dict[int, int],
+    senders: dict[int, list[BenchUser]],
+    run_id: str,
+    path: str = SEND_MESSAGE_PATH,
 ) -> Callable[[int], Awaitable[tuple[bool, float]]]:
-    """send_message into the room of a size, senders taking turns; (ok, request seconds)."""
+    """send_message (or the bare Django send, at its `path`) into the room of a size, senders
+    taking turns; (ok, request seconds)."""
     numbers = itertools.count(1)
     turns = {size: itertools.cycle(users) for size, users in senders.items()}
 
@@ -28,7 +36,7 @@ def sender_for_ours(
         }
         began = time.monotonic()
         try:
-            reply = await pool.post("/api/chat/send_message", body, headers={"Authorization": f"Bearer {user.token}"})
+            reply = await pool.post(path, body, headers={"Authorization": f"Bearer {user.token}"})
         except HttpError:
             return False, time.monotonic() - began
         ok = reply.status == 200 and (reply.json() or {}).get("code") == 0

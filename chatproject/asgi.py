@@ -4,11 +4,12 @@ import os
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from django.core.asgi import get_asgi_application
+from chatproject.asgi_handler import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatproject.settings")
 
-# Django must be set up before anything imports models.
+# Django must be set up before anything imports models. One thread hop per request: see
+# chatproject.asgi_handler.
 django_asgi_app = get_asgi_application()
 
 from chatproject.http_limits import BodyLimitMiddleware  # noqa: E402

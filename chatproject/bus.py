@@ -26,6 +26,7 @@ from django.db import transaction
 from chatproject import metrics
 from chatproject.directory import directory
 from chatproject.frames import encode, notice_frame
+from chatproject.layer_send import batches_supported, send_batch
 from chatproject.offloop import off_loop
 
 logger = logging.getLogger(__name__)
@@ -161,6 +162,18 @@ def _routes(user_ids: Iterable[int]) -> dict[str, list[int]]:
 
 async def _send_all(events: dict[str, GatewayEvent]) -> None:
     layer = get_channel_layer()
+    if batches_supported(layer):  # Redis: every gateway's event in one round trip
+        channels = {gateway_channel(gateway_id): gateway_id for gateway_id in events}
+        try:
+            full = await send_batch(layer, {gateway_channel(g): event for g, event in events.items()})
+        except Exception:
+            metrics.CHANNEL_LAYER_SEND_ERRORS.inc(len(events))
+            logger.warning("push to gateways %s failed; the sweep will deliver", sorted(events), exc_info=True)
+            return
+        for channel in full:
+            metrics.CHANNEL_LAYER_SEND_ERRORS.inc()
+            logger.warning("push to gateway %s failed: its channel is full; the sweep will deliver", channels[channel])
+        return
     for gateway_id, event in events.items():
         try:
             await layer.send(gateway_channel(gateway_id), event)

@@ -72,14 +72,15 @@ def message_send(
             if room is None:
                 raise NotFound(f"room {room_id} does not exist")
             seq = room.seq
-            sender_row = _member_role_and_mute(room_id=room_id, user_id=sender.pk)
+            # Sending reads (API.md §7.3): the sender's read position moves to this seq in the
+            # statement that reads their role and mute; a refusal below rolls it back. The
+            # members at this moment (under the room's lock) are the recipients.
+            sender_row = _sender_and_members(room_id=room_id, user_id=sender.pk, seq=seq)
             if sender_row is None:
                 raise Forbidden(f"you are not a member of room {room_id}")
-            role, muted_until = sender_row
+            role, muted_until, members = sender_row
             if muted_until is not None and muted_until > timezone.now():
                 raise Forbidden(f"you are muted in room {room_id} until {iso_utc(muted_until)}")
-            # The members at this moment: the recipients.
-            members = set(_member_ids(room_id=room_id))
             room_sending_check(  # announcements only, blocks (API.md §9)
                 room_id=room_id,
                 sender_id=sender.pk,
@@ -110,7 +111,6 @@ def message_send(
                     mention_all=mention_all,
                 )
             )
-            _sender_read_up_to(room_id=room_id, user_id=sender.pk, seq=seq)  # sending reads (API.md §7.3)
             if mentioned:
                 Mention.objects.bulk_create(
                     [Mention(room_id=room_id, message=message, user_id=user_id, seq=seq) for user_id in mentioned]
@@ -208,36 +208,45 @@ def _message_insert(message: Message) -> Message:
     return message
 
 
-def _member_role_and_mute(*, room_id: int, user_id: int) -> tuple[int, datetime | None] | None:
-    """The member's role and the end of their mute (None: not muted), or None for a non-member."""
+# One statement: the sender's read position moves up to the new seq (never down), and their
+# role and mute come back; no row: not a member.
+_SENDER_READ_SQL = (
+    f"UPDATE {_MEMBERSHIP} SET read_seq = CASE WHEN read_seq < %s THEN %s ELSE read_seq END "  # noqa: S608
+    "WHERE room_id = %s AND user_id = %s RETURNING role, muted_until"
+)
+
+
+# On PostgreSQL the member ids come back in the same statement: its snapshot is taken after
+# the seq UPDATE locked the room, as a statement of their own would be.
+_SENDER_READ_AND_MEMBERS_SQL = (
+    f"WITH me AS ({_SENDER_READ_SQL}) "  # noqa: S608
+    f"SELECT me.role, me.muted_until, ARRAY(SELECT user_id FROM {_MEMBERSHIP} WHERE room_id = %s) FROM me"
+)
+
+
+def _sender_and_members(*, room_id: int, user_id: int, seq: int) -> tuple[int, datetime | None, set[int]] | None:
+    """Move the member's read position up to `seq`; their role, the end of their mute (None: not
+    muted) and the ids of the room's members, or None for a non-member."""
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT role, muted_until FROM {_MEMBERSHIP} WHERE room_id = %s AND user_id = %s",  # noqa: S608
-            [room_id, user_id],
-        )
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    role, muted_until = row
+        if connection.vendor == "postgresql":
+            cursor.execute(_SENDER_READ_AND_MEMBERS_SQL, [seq, seq, room_id, user_id, room_id])
+            row = cursor.fetchone()
+            if row is None:
+                return None
+            role, muted_until, member_ids = row
+        else:
+            cursor.execute(_SENDER_READ_SQL, [seq, seq, room_id, user_id])
+            row = cursor.fetchone()
+            if row is None:
+                return None
+            role, muted_until = row
+            cursor.execute(f"SELECT user_id FROM {_MEMBERSHIP} WHERE room_id = %s", [room_id])  # noqa: S608
+            member_ids = [member[0] for member in cursor.fetchall()]
     if isinstance(muted_until, str):  # SQLite hands back the stored text: naive UTC
         muted_until = parse_datetime(muted_until)
     if muted_until is not None and timezone.is_naive(muted_until):
         muted_until = timezone.make_aware(muted_until, UTC)
-    return int(role), muted_until
-
-
-def _member_ids(*, room_id: int) -> list[int]:
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT user_id FROM {_MEMBERSHIP} WHERE room_id = %s", [room_id])  # noqa: S608
-        return [row[0] for row in cursor.fetchall()]
-
-
-def _sender_read_up_to(*, room_id: int, user_id: int, seq: int) -> None:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {_MEMBERSHIP} SET read_seq = %s WHERE room_id = %s AND user_id = %s AND read_seq < %s",  # noqa: S608
-            [seq, room_id, user_id, seq],
-        )
+    return int(role), muted_until, set(member_ids)
 
 
 def _message_committed(*, message: MessageObject, user_ids: list[int], sent_at_ms: int) -> None:

@@ -20,6 +20,9 @@ from urllib.parse import parse_qs
 
 import orjson
 
+# The bare Django send baseline's path (`bench.baselines.bare_django`), under /api/ like ours.
+BARE_SEND_PATH = "api/bench/bare_send"
+
 WELCOME = {"id": -1, "type": "system", "room_id": -1, "sender_id": -1, "payload": "Connected to WebSocket server"}
 
 

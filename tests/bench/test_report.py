@@ -103,6 +103,26 @@ def test_every_target_is_judged_on_the_primary_server():
     assert (storm["shown"], storm["met"]) == ("12.0 s, 3 failed", False)
 
 
+def test_send_message_is_judged_against_the_bare_django_send():
+    bare = {"room_size": 10, "rate": 25, "calls_per_cpu_s": 1000.0, "calls": 250, "errors": 0, "cpu_ms_per_call": 1.0}
+    bare.update(request_p50_ms=2.0, request_p99_ms=4.0)
+    data = results(sending_bare=bare)
+    checks = by_figure(evaluate(data))
+    assert checks["bare Django send per CPU-second, room of 10 (at 25/s)"]["shown"] == "1,000"
+    ratio = checks["send_message ÷ the bare Django send, per CPU-second (room of 10)"]
+    assert (ratio["shown"], ratio["target"], ratio["met"]) == ("0.60×", "≥ 0.5×", True)
+    data["sending_bare"] = {**bare, "calls_per_cpu_s": 1300.0}
+    ratio = by_figure(evaluate(data))["send_message ÷ the bare Django send, per CPU-second (room of 10)"]
+    assert (ratio["shown"], ratio["met"]) == ("0.46×", False)
+    data["targets"] = evaluate(data)
+    assert "- sending, the bare Django send (`bench/baselines/bare_django.py`" in markdown(data)
+
+
+def test_send_cost_growth_target_is_issue_15s():
+    growth = by_figure(evaluate(results()))["send_message cost, room of 1000 vs 10"]
+    assert growth["target"] == "≤ 1.2×"
+
+
 def test_missing_measurements_show_as_not_available_not_as_met():
     checks = evaluate(results(fanout=[], latency=None, sending=[], memory=None, storm=None))
     assert all(check["met"] in (None, False) for check in checks)

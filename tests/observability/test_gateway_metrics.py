@@ -170,7 +170,11 @@ async def test_a_failed_push_counts_a_channel_layer_error_and_the_message_is_sti
     async def refuse(channel: str, message: dict[str, Any]) -> None:
         raise ConnectionError("redis is away")
 
+    async def refuse_batch(layer: Any, messages: dict[str, dict[str, Any]]) -> list[str]:
+        raise ConnectionError("redis is away")
+
     monkeypatch.setattr(layer, "send", refuse)
+    monkeypatch.setattr("chatproject.bus.send_batch", refuse_batch)  # on Redis: one round trip for all
     before = sample("chat_channel_layer_errors_total", operation="send")
     sent = await send_text(alice, room_id, "lost push")
     assert sample("chat_channel_layer_errors_total", operation="send") == before + 1

@@ -1,0 +1,76 @@
+"""The project's ASGI handler (`chatproject.asgi_handler`): Django's request stack entered in one
+hop, each request's sync parts on a thread of its own taken from a pool of idle ones."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from typing import Any
+
+import orjson
+import pytest
+from django.urls import get_resolver
+
+from chatproject.asgi_handler import OneHopASGIHandler
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+async def request(handler: OneHopASGIHandler, path: str) -> tuple[int, dict[str, Any]]:
+    sent: list[dict[str, Any]] = []
+    incoming = [{"type": "http.request", "body": b"", "more_body": False}]
+
+    async def receive() -> dict[str, Any]:
+        if incoming:
+            return incoming.pop()
+        await asyncio.sleep(3600)
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "headers": [(b"host", b"localhost")],
+        "client": ("127.0.0.1", 5000),
+        "server": ("127.0.0.1", 8000),
+    }
+    await handler(scope, receive, send)
+    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    return sent[0]["status"], orjson.loads(body)
+
+
+async def test_a_request_gets_the_envelope_and_its_thread_goes_back_to_the_pool():
+    handler = OneHopASGIHandler()
+    status, body = await request(handler, "/no/such/path")
+    assert status == 404 and body["code"] != 0
+    assert len(handler._idle) == 1
+    first = handler._idle[0]
+    await request(handler, "/no/such/path")
+    assert handler._idle == [first]  # reused, not a new thread per request
+
+
+async def test_concurrent_requests_run_on_threads_of_their_own_off_the_loop(monkeypatch):
+    handler = OneHopASGIHandler()
+    seen: list[int] = []
+    loop_thread = threading.get_ident()
+    pattern = get_resolver().url_patterns[-1]  # the catch-all: chatproject.views.not_found
+    original = pattern.callback
+
+    def slow_not_found(request: Any, *args: Any, **kwargs: Any) -> Any:
+        seen.append(threading.get_ident())
+        threading.Event().wait(0.05)  # the three overlap
+        return original(request, *args, **kwargs)
+
+    monkeypatch.setattr(pattern, "callback", slow_not_found)
+    statuses = await asyncio.gather(*(request(handler, f"/nothing/{n}") for n in range(3)))
+    assert [status for status, _ in statuses] == [404, 404, 404]
+    assert len(set(seen)) == 3 and loop_thread not in seen
+    assert len(handler._idle) == 3
