@@ -21,7 +21,8 @@ the reason (the process was stopped, the loop hung, Redis was out of reach): the
 nothing and asks the loop to fence. Fencing closes the sockets with 1012 (their clients
 reconnect through the registry and are sent what they are owed, in order) and registers again
 with no routes, which removes the expired entry; only then does beating resume, so no stale
-route comes back to life. A missing entry (a new life: registration removes it) is written.
+route comes back to life (a registration that failed is retried by the heartbeat loop, as
+before). A missing entry (a new life: registration removes it) is written.
 A write that fails (Redis away) is retried at the next beat.
 """
 
@@ -43,11 +44,11 @@ logger = logging.getLogger(__name__)
 CLOSE_SECONDS = 2.0
 LAG_LOG_SECONDS = 1.0
 
-# KEYS[1] the set; ARGV: gateway id, now (ms), new expiry (ms). 1: written; 0: the entry had
-# expired (readers count the gateway dead until it registers again), nothing written.
+# KEYS[1] the set; ARGV: gateway id, now (ms), new expiry (ms), "1" to write whatever the entry
+# holds. 1: written; 0: the entry had expired (readers count the gateway dead), nothing written.
 _REFRESH = """
 local old = redis.call('ZSCORE', KEYS[1], ARGV[1])
-if old and tonumber(old) <= tonumber(ARGV[2]) then return 0 end
+if ARGV[4] ~= '1' and old and tonumber(old) <= tonumber(ARGV[2]) then return 0 end
 redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
 return 1
 """
@@ -68,6 +69,7 @@ class LivenessBeat:
         self._tick = time.monotonic()
         self._lapsed = threading.Event()
         self._stop = threading.Event()
+        self._fenced = threading.Event()  # the next write is unconditional
         self._script = None
 
     # --- the beat thread ------------------------------------------------------------------
@@ -89,9 +91,10 @@ class LivenessBeat:
         if time.monotonic() - self._tick > settings.REGISTRY_LIVENESS_STALL_SECONDS:
             return STALLED
         key, mapping = liveness.beat_entry(self.gateway_id)
+        force = "1" if self._fenced.is_set() else "0"
         try:
             written = self._refresh_script()(
-                keys=[key], args=[self.gateway_id, int(time.time() * 1000), mapping[self.gateway_id]]
+                keys=[key], args=[self.gateway_id, int(time.time() * 1000), mapping[self.gateway_id], force]
             )
         except Exception:
             logger.warning("liveness beat of gateway %s failed", self.gateway_id, exc_info=True)
@@ -99,6 +102,7 @@ class LivenessBeat:
         if not written:
             self._lapsed.set()
             return LAPSED
+        self._fenced.clear()
         self.beats += 1
         return BEAT
 
@@ -154,6 +158,9 @@ class LivenessBeat:
         logger.warning("gateway %s: its liveness entry expired (it was counted dead): fencing itself", self.gateway_id)
         try:
             await self.fence()
+            # Its sockets are closed and it registered again (which removes the entry), or will
+            # at its next heartbeat: beat again whatever the entry holds.
+            self._fenced.set()
         except Exception:
             logger.exception("fencing gateway %s failed", self.gateway_id)
         finally:

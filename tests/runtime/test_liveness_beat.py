@@ -102,6 +102,20 @@ def test_an_entry_found_expired_is_not_refreshed_before_fencing(fast):
     assert not _dead()
 
 
+def test_after_fencing_it_beats_even_if_the_entry_was_not_removed(fast):
+    async def fence_without_removal() -> None:
+        pass  # e.g. a registry process without Redis: registering does not remove the entry
+
+    beat = LivenessBeat(gateway_id=GATEWAY, fence=fence_without_removal)
+    _expire_entry()
+    assert beat.beat_once() == LAPSED
+    asyncio.run(beat._fence())
+    assert beat.beat_once() == BEAT
+    assert not _dead()
+    _expire_entry()  # a later lapse is found again
+    assert beat.beat_once() == LAPSED
+
+
 def test_no_beat_when_the_loop_has_not_ticked(fast, settings):
     beat = LivenessBeat(gateway_id=GATEWAY, fence=Fences())
     beat._tick = time.monotonic() - settings.REGISTRY_LIVENESS_STALL_SECONDS - 0.1
