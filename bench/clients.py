@@ -38,6 +38,7 @@ import orjson
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from bench.backoff import retry_delay
 from bench.confirming import ReadsAndAcks
 from bench.httpclient import HttpPool
 
@@ -170,8 +171,8 @@ class Worker(ReadsAndAcks):
         """Open one socket per `(user_id, token, url)`; a None url is looked up in the registry
         (and `query` appended to the `ws_url` it names), and its frames are counted under the
         gateway id the registry named; a given url's under `label`. Returns counts, errors and
-        times. With `retries`, a client that fails tries again (after 0.5 s, 1 s, ...), as a
-        real client would; without, a failure counts."""
+        times. With `retries`, a client that fails tries again after a jittered back-off
+        (bench/backoff.py), as a real client would; without, a failure counts."""
         pool = HttpPool(registry, size=min(max(concurrency, 1), 64), timeout=client_timeout) if registry else None
         gate = asyncio.Semaphore(max(concurrency, 1))
         if start_at is not None:
@@ -210,14 +211,21 @@ class Worker(ReadsAndAcks):
         }
 
     async def _open_retrying(self, *args: Any) -> tuple[bool, str, float, float]:
-        *args, retries = args
-        outcome = await self._open(*args)
-        for attempt in range(retries):
-            if outcome[0]:
-                break
-            await asyncio.sleep(0.5 * (attempt + 1))
-            outcome = await self._open(*args)
-        return outcome
+        """Open one client, retrying up to `retries` times as bench/backoff.py says, all within
+        `client_timeout`; the seconds returned run from the first try to the welcome."""
+        *before, client_timeout, ack, retries = args
+        began = time.monotonic()
+        deadline = began + client_timeout
+        attempt = 0
+        while True:
+            ok, detail, _, at, code = await self._open(*before, max(0.0, deadline - time.monotonic()), ack)
+            if ok:
+                return ok, detail, time.monotonic() - began, at
+            delay = retry_delay(code, attempt) if attempt < retries else None
+            if delay is None or time.monotonic() + delay >= deadline:
+                return ok, detail, 0.0, at
+            await asyncio.sleep(delay)
+            attempt += 1
 
     async def _open(
         self,
@@ -229,7 +237,9 @@ class Worker(ReadsAndAcks):
         gate: asyncio.Semaphore,
         client_timeout: float,
         ack: bool,
-    ) -> tuple[bool, str, float, float]:
+    ) -> tuple[bool, str, float, float, int | None]:
+        """One attempt: (ok, gateway id or failure, seconds, welcome time, close code or HTTP
+        status of a failure)."""
         user_id, token, url = spec
         async with gate:
             began = time.monotonic()
@@ -241,7 +251,7 @@ class Worker(ReadsAndAcks):
                             raise ValueError("no url and no registry")
                         reply = await pool.get(f"/registry/gateway/available?user_id={user_id}")
                         if reply.status != 200:
-                            return False, f"registry answered {reply.status}", 0.0, 0.0
+                            return False, f"registry answered {reply.status}", 0.0, 0.0, None
                         data = reply.json()["data"]
                         url, label = data["ws_url"] + query, data["gateway_id"]
                     headers = {"Authorization": f"Bearer {token}"} if token else None
@@ -260,23 +270,23 @@ class Worker(ReadsAndAcks):
                         raise ValueError(f"first frame is not the welcome: {str(welcome)[:60]}")
             except TimeoutError:
                 await self._discard(ws)
-                return False, "timed out", 0.0, 0.0
+                return False, "timed out", 0.0, 0.0, None
             except InvalidStatus as error:
-                return False, f"handshake refused: HTTP {error.response.status_code}", 0.0, 0.0
+                return False, f"handshake refused: HTTP {error.response.status_code}", 0.0, 0.0, None
             except ConnectionClosed as error:
                 await self._discard(ws)
-                code = error.rcvd.code if error.rcvd else "none"
-                return False, f"closed before the welcome (code {code})", 0.0, 0.0
+                code = error.rcvd.code if error.rcvd else None
+                return False, f"closed before the welcome (code {code or 'none'})", 0.0, 0.0, code
             except Exception as error:  # any other failure of this one client (e.g. InvalidMessage) counts
                 await self._discard(ws)
-                return False, f"{type(error).__name__}: {str(error)[:80]}", 0.0, 0.0
+                return False, f"{type(error).__name__}: {str(error)[:80]}", 0.0, 0.0, None
             seconds = time.monotonic() - began
         client = Client(ws=ws, group=group, label=label)
         self.clients.setdefault(group, []).append(client)
         if ack:
             self.ack_clients.add(client)
         client.task = asyncio.ensure_future(self._read(client))
-        return True, label, seconds, time.time()
+        return True, label, seconds, time.time(), None
 
     @staticmethod
     async def _discard(ws: ClientConnection | None) -> None:

@@ -34,6 +34,7 @@ OURS_STALL_SECONDS = 15.0
 WINDOW_SECONDS = 0.25
 MAX_TRIGGER_ERRORS = 50
 SETTLE_SECONDS = 1.0  # between two measurements, so one's tail does not weigh on the next
+STORM_RETRIES = 10  # enough to fill the client timeout with back-off (0.5 s doubling, capped at 30 s)
 
 
 @dataclass
@@ -358,7 +359,10 @@ class Phases:
     async def storm(
         self, *, registry_url: str, users: list[BenchUser], query: str, client_timeout: float
     ) -> dict[str, Any]:
-        """Every client at once: registry look-up, handshake with the token, welcome frame."""
+        """Every client at once: registry look-up, handshake with the token, welcome frame. A
+        client that is refused (1013, the registry failing, 1012) tries again with the jittered
+        back-off of docs/websocket.md (bench/backoff.py), within `client_timeout`: a failure is
+        a client that never got in. Each client's seconds run from its first try."""
         specs = [(u.id, u.token, None) for u in users]
         per_worker = -(-len(specs) // self.pool.count)
         start_at = time.time() + 1.0 + len(specs) / 20000
@@ -370,6 +374,7 @@ class Phases:
             concurrency=per_worker,
             start_at=start_at,
             client_timeout=client_timeout,
+            retries=STORM_RETRIES,
         )
         durations = sorted(result["durations"])
         # The last welcome: each worker's start plus its clients' durations.

@@ -429,10 +429,15 @@ REGISTRY_DEAD_AFTER_SECONDS = env_float("REGISTRY_DEAD_AFTER_SECONDS", 30.0)
 # A failed heartbeat (the database or the registry away) is tried again this soon.
 REGISTRY_HEARTBEAT_RETRY_SECONDS = env_float("REGISTRY_HEARTBEAT_RETRY_SECONDS", 1.0)
 REGISTRY_RECONNECT_LEASE_SECONDS = env_float("REGISTRY_RECONNECT_LEASE_SECONDS", 120.0)
-# The fast liveness signal (with Redis): each gateway's event loop refreshes its entry every BEAT
-# seconds; an entry older than TTL seconds marks the gateway dead at once (0: off).
+# The choice of a gateway reads the gateways' records from a copy in the process taken again
+# when it is this old (or when a gateway registers or heartbeats through this process).
+REGISTRY_SNAPSHOT_SECONDS = env_float("REGISTRY_SNAPSHOT_SECONDS", 1.0)
+# The fast liveness signal (with Redis): each gateway's beat thread refreshes its entry every BEAT
+# seconds while its event loop shows progress (a tick within STALL seconds); an entry older than
+# TTL seconds marks the gateway dead at once (0: off). See runtime/liveness.py.
 REGISTRY_LIVENESS_BEAT_SECONDS = env_float("REGISTRY_LIVENESS_BEAT_SECONDS", 1.0)
 REGISTRY_LIVENESS_TTL_SECONDS = env_float("REGISTRY_LIVENESS_TTL_SECONDS", 3.0)
+REGISTRY_LIVENESS_STALL_SECONDS = env_float("REGISTRY_LIVENESS_STALL_SECONDS", 10.0)
 # Records dead for this long are deleted (with their routes); until then the admin shows them.
 REGISTRY_PURGE_AFTER_SECONDS = env_float("REGISTRY_PURGE_AFTER_SECONDS", 24 * 3600.0)
 if REGISTRY_HEARTBEAT_SECONDS <= 0 or REGISTRY_DEAD_AFTER_SECONDS <= REGISTRY_HEARTBEAT_SECONDS:

@@ -1,17 +1,18 @@
-"""The fast liveness signal of gateways (API.md §4): a Redis sorted set in which each gateway's
-event loop keeps its own entry a few seconds in the future.
+"""The fast liveness signal of gateways (API.md §4): a Redis sorted set in which each gateway
+keeps its own entry a few seconds in the future.
 
 A gateway writes `ZADD <prefix>:gateways:alive <now + TTL ms> <gateway_id>` every
-REGISTRY_LIVENESS_BEAT_SECONDS from its event loop (`runtime.lifecycle`), so a process that is
-killed or frozen drops out after REGISTRY_LIVENESS_TTL_SECONDS, and its clients are sent to
-another gateway within seconds instead of after the 30 s database heartbeat. Readers take the
-entries still in the future in one `ZRANGEBYSCORE`, cached in the process for a fraction of a
-second (the route lookup of every message reads it).
+REGISTRY_LIVENESS_BEAT_SECONDS from a beat thread that watches its event loop
+(`runtime.liveness`), so a process that is killed or frozen drops out after
+REGISTRY_LIVENESS_TTL_SECONDS, and its clients are sent to another gateway within seconds
+instead of after the 30 s database heartbeat. Readers take the entries still in the future in
+one `ZRANGEBYSCORE`, cached in the process for a fraction of a second (the route lookup of
+every message reads it).
 
 A gateway is alive when its database heartbeat is fresh and its entry has not expired. A gateway
 with no entry (one registered over HTTP that does not beat, or any gateway without Redis) and
 every gateway while Redis does not answer are judged by the database heartbeat alone, as before.
-A registration removes the gateway's entry: a new life starts, and its own loop beats again.
+A registration removes the gateway's entry: a new life starts, and its beat thread writes again.
 """
 
 from __future__ import annotations

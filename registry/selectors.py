@@ -26,7 +26,7 @@ from django.db.models import Q, QuerySet
 
 from chatproject.hosts import host_port
 from registry import clock, liveness
-from registry.models import GatewayInstance, Instance, SendInstance, UserConnection
+from registry.models import GatewayInstance, Instance, SendInstance, UserConnection, UserLease
 
 InstanceT = TypeVar("InstanceT", bound=Instance)
 
@@ -81,6 +81,28 @@ def gateway_list() -> list[GatewayInstance]:
 def send_instance_list() -> list[SendInstance]:
     """The live send instances, by id."""
     return instance_list(SendInstance)
+
+
+_STICKY_SQL = (
+    # The user's sockets, newest first, then their reconnect lease if it is still running: one
+    # query on two primary-key or indexed lookups. Liveness is judged by the caller, on its
+    # snapshot of the live gateways (`registry.snapshot`).
+    f"SELECT gateway_id, 0 AS kind, connected_at, id FROM {UserConnection._meta.db_table} "  # noqa: S608
+    "WHERE user_id = %s "
+    f"UNION ALL SELECT gateway_id, 1 AS kind, connected_at, 0 FROM {UserLease._meta.db_table} "
+    "WHERE user_id = %s AND disconnected_at > %s "
+    "ORDER BY 2, 3 DESC, 4 DESC"
+)
+
+
+def user_sticky_gateway_ids(*, user_id: int, now: datetime | None = None) -> list[str]:
+    """The gateways a user should go back to, best first, dead or alive: those of their live
+    sockets, most recent first, then the gateway of the connection they closed less than
+    REGISTRY_RECONNECT_LEASE_SECONDS ago. One query."""
+    lease_start = (now or clock.now()) - timedelta(seconds=settings.REGISTRY_RECONNECT_LEASE_SECONDS)
+    with connection.cursor() as cursor:
+        cursor.execute(_STICKY_SQL, [user_id, user_id, connection.ops.adapt_datetimefield_value(lease_start)])
+        return [row[0] for row in cursor.fetchall()]
 
 
 def _ids(user_ids: Iterable[int]) -> list[int]:

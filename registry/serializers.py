@@ -14,6 +14,7 @@ from chatproject.timefmt import iso_utc
 from meta.serializers import QueryIdField, StrictCharField, StrictFloatField, StrictIntegerField
 from registry.models import GatewayInstance, SendInstance
 from registry.services import CONNECTION_ID_MAX, INSTANCE_ID_RE
+from registry.snapshot import GatewayEntry
 
 MAX_BATCH_USERS = 10_000
 _HOST_RE = re.compile(r"^[A-Za-z0-9._:-]{1,253}$")
@@ -145,7 +146,7 @@ def gateway_data(gateway: GatewayInstance) -> dict[str, Any]:
     }
 
 
-def gateway_address_data(gateway: GatewayInstance) -> dict[str, Any]:
+def gateway_address_data(gateway: GatewayInstance | GatewayEntry) -> dict[str, Any]:
     """What a client needs to open its socket (`address` is a bare host)."""
     return {
         "gateway_id": gateway.gateway_id,

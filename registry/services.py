@@ -15,7 +15,6 @@ from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Count
 
 from chatproject.exceptions import InvalidInput, NotFound, ServiceUnavailable
 from chatproject.hosts import bracketed
@@ -25,9 +24,10 @@ from registry.models import GatewayInstance, Instance, SendInstance, UserConnect
 from registry.selectors import (
     gateway_live_queryset,
     instance_live_queryset,
-    live_gateways_q,
     send_instance_live_queryset,
+    user_sticky_gateway_ids,
 )
+from registry.snapshot import GatewayEntry, gateway_snapshot
 
 INSTANCE_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 CONNECTION_ID_MAX = 128
@@ -135,7 +135,8 @@ def gateway_register(
         connected_users=0,
     )
     now = gateway.registered_at
-    liveness.forget(gateway_id)  # a new life: its own loop beats again
+    liveness.forget(gateway_id)  # a new life: its beat thread writes again
+    gateway_snapshot().heard(gateway_id)
     UserConnection.objects.filter(gateway_id=gateway_id).delete()
     restored = {(user_id, connection_id) for user_id, connection_id in connections}
     for user_id, connection_id in restored:
@@ -167,55 +168,52 @@ def gateway_heartbeat(
                 "connected_users must be a non-negative integer", errors={"connected_users": ["invalid"]}
             )
         fields["connected_users"] = connected_users
-    return instance_heartbeat(GatewayInstance, instance_id=gateway_id, **fields)
+    gateway = instance_heartbeat(GatewayInstance, instance_id=gateway_id, **fields)
+    gateway_snapshot().heard(gateway_id)
+    return gateway
 
 
 def gateway_unregister(*, gateway_id: str) -> None:
     """Remove a gateway and every route through it. Idempotent."""
     instance_unregister(GatewayInstance, instance_id=gateway_id)
     liveness.forget(gateway_id)
+    gateway_snapshot().invalidate()
 
 
-def gateway_choose(*, user_id: int | None) -> GatewayInstance:
-    """The gateway a client should open its socket on.
+def gateway_choose(*, user_id: int | None) -> GatewayEntry:
+    """The gateway a client should open its socket on, from this process's snapshot of the
+    live gateways (`registry.snapshot`); never a dead one.
 
-    Sticky first: the gateway of the user's most recent live connection, else the gateway
-    the user left less than REGISTRY_RECONNECT_LEASE_SECONDS ago if it is still alive. Else
-    the least loaded live gateway with room left, a random one among equals. A gateway's
-    load is the larger of the figure it reports and its share of capacity in use, counting
-    the sockets the registry has recorded since its last heartbeat. Raises
-    ServiceUnavailable when no live gateway has room.
+    Sticky first: the gateway of the user's most recent connection on a live gateway, else the
+    gateway the user left less than REGISTRY_RECONNECT_LEASE_SECONDS ago if it is still alive
+    (one query). Else the least loaded live gateway with room left, a random one among equals
+    (no query). A gateway's load is the larger of the figure it reports and its share of
+    capacity in use: the sockets of its last heartbeat plus the clients this process has sent
+    it since. Raises ServiceUnavailable when no live gateway has room.
     """
     now = clock.now()
-    live = gateway_live_queryset(now=now)
-    if user_id is not None:
-        connection = (
-            UserConnection.objects.filter(live_gateways_q(via="gateway__", now=now), user_id=user_id)
-            .select_related("gateway")
-            .order_by("-connected_at", "-id")
-            .first()
-        )
-        if connection is not None:
-            return connection.gateway
-        lease_start = now - timedelta(seconds=settings.REGISTRY_RECONNECT_LEASE_SECONDS)
-        lease = UserLease.objects.filter(user_id=user_id, disconnected_at__gt=lease_start).first()
-        if lease is not None:
-            leased = live.filter(pk=lease.gateway_id).first()
-            if leased is not None:
-                return leased
-    gateways = list(live.annotate(sockets=Count("connections")))
-    if not gateways:
+    snapshot = gateway_snapshot()
+    live = snapshot.live(now=now)
+    if user_id is not None and live:
+        for gateway_id in user_sticky_gateway_ids(user_id=user_id, now=now):
+            sticky = live.get(gateway_id)
+            if sticky is not None:
+                snapshot.sent(sticky)
+                return sticky
+    if not live:
         raise ServiceUnavailable("no gateway is available")
-    scored: list[tuple[float, GatewayInstance]] = []
-    for gateway in gateways:
-        in_use = max(gateway.connected_users, gateway.sockets)
+    scored: list[tuple[float, GatewayEntry]] = []
+    for gateway in live.values():
+        in_use = snapshot.in_use(gateway)
         if in_use >= gateway.capacity or gateway.load >= 1.0:
             continue
         scored.append((max(gateway.load, in_use / gateway.capacity), gateway))
     if not scored:
         raise ServiceUnavailable("every gateway is full")
     lowest = min(score for score, _ in scored)
-    return _random.choice([gateway for score, gateway in scored if score <= lowest + _TIE])
+    chosen = _random.choice([gateway for score, gateway in scored if score <= lowest + _TIE])
+    snapshot.sent(chosen)
+    return chosen
 
 
 # --- Send instances ---------------------------------------------------------------------

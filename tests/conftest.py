@@ -14,6 +14,7 @@ from rest_framework.test import APIClient
 
 from meta.models import User
 from meta.tokens import access_token_for_user
+from registry.snapshot import gateway_snapshot
 
 INTERNAL_TOKEN = "test-internal-token"
 MISSING_TOKEN_MSG = "authentication required: send the header 'Authorization: Bearer <access token>'"
@@ -29,6 +30,7 @@ def _fast_and_isolated(settings: Any) -> None:
     # start get their own environment.
     settings.CHAT_BACKGROUND_TASKS = False
     settings.INTERNAL_API_TOKEN = INTERNAL_TOKEN
+    gateway_snapshot().reset()  # each test's gateways, not the previous test's
     if settings.CACHES["default"]["BACKEND"].endswith("LocMemCache"):
         cache.clear()
     else:

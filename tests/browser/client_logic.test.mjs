@@ -31,6 +31,7 @@ import {
   historyStatus,
   messageFromFrame,
   messageFromSendReply,
+  reconnectDelay,
 } from '../../gateway/static/gateway/timeline.js';
 
 globalThis.window = { location: { origin: 'http://chat.test', href: 'http://chat.test/', protocol: 'http:' } };
@@ -142,14 +143,22 @@ describe('Timeline', () => {
 });
 
 describe('backoffDelay', () => {
-  test('doubles per attempt between half and all of the ceiling, and stops at the cap', () => {
-    assert.equal(backoffDelay(0, { random: () => 0 }), 250);
+  test('doubles per attempt, anywhere from nothing to the whole ceiling, and stops at the cap', () => {
+    assert.equal(backoffDelay(0, { random: () => 0 }), 0);
     assert.equal(backoffDelay(0, { random: () => 1 }), 500);
-    assert.equal(backoffDelay(3, { random: () => 0 }), 2000);
+    assert.equal(backoffDelay(3, { random: () => 0.25 }), 1000);
     assert.equal(backoffDelay(3, { random: () => 1 }), 4000);
     assert.equal(backoffDelay(20, { random: () => 1 }), 30000);
-    assert.equal(backoffDelay(20, { random: () => 0 }), 15000);
-    assert.equal(backoffDelay(1000, { random: () => 0.5 }), 22500);
+    assert.equal(backoffDelay(20, { random: () => 0 }), 0);
+    assert.equal(backoffDelay(1000, { random: () => 0.5 }), 15000);
+  });
+
+  test('a restarted gateway (1012) or one going away (1001) is left within a second, once', () => {
+    assert.equal(reconnectDelay(1012, 0, { random: () => 1 }), 1000);
+    assert.equal(reconnectDelay(1001, 0, { random: () => 0.3 }), 300);
+    assert.equal(reconnectDelay(1012, 4, { random: () => 1 }), 8000); // failing again: back off
+    assert.equal(reconnectDelay(1013, 0, { random: () => 1 }), 500);
+    assert.equal(reconnectDelay(1006, 6, { random: () => 1 }), 30000);
   });
 });
 
@@ -982,15 +991,15 @@ describe('ChatSocket', () => {
     await settle();
     FakeWebSocket.instances[0].serverCloses(1006);
     assert.deepEqual(events.at(-1), ['status', 'offline', 'Connection lost. Retrying in 1 s…']);
-    mock.timers.tick(374); // attempt 0: 500 ms ceiling, random 0.5 -> 375 ms
+    mock.timers.tick(249); // attempt 0: 500 ms ceiling, random 0.5 -> 250 ms
     await settle();
     assert.equal(FakeWebSocket.instances.length, 1);
     mock.timers.tick(1);
     await settle();
     assert.equal(FakeWebSocket.instances.length, 2);
     assert.equal(api.registryCalls, 2);
-    FakeWebSocket.instances[1].serverCloses(1006);
-    mock.timers.tick(749); // attempt 1: 1000 ms ceiling -> 750 ms
+    FakeWebSocket.instances[1].serverCloses(1013); // refused: not a gateway
+    mock.timers.tick(499); // attempt 1: 1000 ms ceiling -> 500 ms
     await settle();
     assert.equal(FakeWebSocket.instances.length, 2);
     mock.timers.tick(1);
@@ -998,11 +1007,33 @@ describe('ChatSocket', () => {
     assert.equal(FakeWebSocket.instances.length, 3);
     // A welcome resets the back-off.
     FakeWebSocket.instances[2].serverSends(WELCOME);
-    FakeWebSocket.instances[2].serverCloses(1001);
-    mock.timers.tick(375);
+    FakeWebSocket.instances[2].serverCloses(1006);
+    mock.timers.tick(250);
     await settle();
     assert.equal(FakeWebSocket.instances.length, 4);
     assert.equal(api.registryCalls, 4);
+  });
+
+  test('a gateway that restarted (1012) is left through the registry within a second, then backs off', async () => {
+    socket.start();
+    await settle();
+    FakeWebSocket.instances[0].serverSends(WELCOME);
+    FakeWebSocket.instances[0].serverCloses(1012);
+    assert.deepEqual(events.at(-1), ['status', 'offline', 'The chat server restarted. Retrying in 1 s…']);
+    mock.timers.tick(499); // restart jitter: up to 1000 ms, random 0.5 -> 500 ms
+    await settle();
+    assert.equal(FakeWebSocket.instances.length, 1);
+    mock.timers.tick(1);
+    await settle();
+    assert.equal(FakeWebSocket.instances.length, 2);
+    assert.equal(api.registryCalls, 2);
+    FakeWebSocket.instances[1].serverCloses(1012); // again, before any welcome: back off
+    mock.timers.tick(499); // attempt 1: 1000 ms ceiling -> 500 ms
+    await settle();
+    assert.equal(FakeWebSocket.instances.length, 2);
+    mock.timers.tick(1);
+    await settle();
+    assert.equal(FakeWebSocket.instances.length, 3);
   });
 
   test('no gateway alive (503) is retried with back-off too', async () => {
@@ -1011,7 +1042,10 @@ describe('ChatSocket', () => {
     await settle();
     assert.equal(FakeWebSocket.instances.length, 0);
     assert.deepEqual(events.at(-1), ['status', 'offline', 'No chat gateway is available. Retrying in 1 s…']);
-    mock.timers.tick(375);
+    mock.timers.tick(249);
+    await settle();
+    assert.equal(FakeWebSocket.instances.length, 0);
+    mock.timers.tick(1);
     await settle();
     assert.equal(FakeWebSocket.instances.length, 1);
   });
@@ -1048,7 +1082,7 @@ describe('ChatSocket', () => {
     assert.equal(ws.closedWith, undefined);
     mock.timers.tick(5000);
     assert.equal(ws.closedWith, 4000);
-    mock.timers.tick(375);
+    mock.timers.tick(250);
     await settle();
     assert.equal(FakeWebSocket.instances.length, 2);
   });

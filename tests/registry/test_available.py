@@ -56,14 +56,15 @@ def test_least_loaded_by_reported_connection_count(api, register_gateway, clock)
     assert {_chosen(api) for _ in range(10)} == {"gw-2"}
 
 
-def test_connections_recorded_since_the_last_heartbeat_count_too(api, register_gateway, clock):
+def test_clients_sent_since_the_last_heartbeat_count_until_it_reports_them(api, register_gateway, clock):
     register_gateway("gw-1", capacity=10)
     register_gateway("gw-2", capacity=10)
-    services.user_connect(user_id=1, gateway_id="gw-1", connection_id="a")
-    assert {_chosen(api) for _ in range(10)} == {"gw-2"}
-    services.user_connect(user_id=2, gateway_id="gw-2", connection_id="b")
-    services.user_connect(user_id=3, gateway_id="gw-2", connection_id="c")
-    assert {_chosen(api) for _ in range(10)} == {"gw-1"}
+    services.gateway_heartbeat(gateway_id="gw-1", connected_users=3)
+    assert [_chosen(api) for _ in range(3)] == ["gw-2"] * 3  # 3 each now
+    assert {_chosen(api), _chosen(api)} == {"gw-1", "gw-2"}  # 4 each
+    clock.advance(1)
+    services.gateway_heartbeat(gateway_id="gw-2", connected_users=8)  # its own count now
+    assert [_chosen(api) for _ in range(4)] == ["gw-1"] * 4  # 8 each
 
 
 def test_the_least_loaded_gateway_is_skipped_once_dead(api, register_gateway, clock):
@@ -94,7 +95,11 @@ def test_a_gateway_reporting_full_load_is_skipped(api, register_gateway, clock):
 
 def test_every_gateway_full_is_503(api, register_gateway, clock):
     register_gateway("gw-1", capacity=1)
-    services.user_connect(user_id=1, gateway_id="gw-1", connection_id="a")
+    assert _chosen(api) == "gw-1"
+    assert _available(api).json() == {"code": 503, "msg": "every gateway is full"}
+    services.gateway_heartbeat(gateway_id="gw-1", connected_users=0)  # that client never came
+    assert _chosen(api) == "gw-1"
+    services.gateway_heartbeat(gateway_id="gw-1", connected_users=1)
     assert _available(api).json() == {"code": 503, "msg": "every gateway is full"}
 
 

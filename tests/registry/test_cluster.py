@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import signal
 import time
-from collections import Counter
 
 import pytest
 
@@ -55,7 +54,8 @@ def test_two_gateways_register_spread_stick_and_die(settings):
             what="heartbeats",
         )
 
-        # New users spread over both (each is connected where it was sent, as a client would).
+        # New users spread over both (each is connected where it was sent, as a client would):
+        # each process spreads the clients it sends itself (registry/snapshot.py).
         chosen = {}
         for user_id in range(1, 7):
             via = a if user_id % 2 else b  # any process answers every path
@@ -66,11 +66,11 @@ def test_two_gateways_register_spread_stick_and_die(settings):
                 internal=True,
             )
             assert status == 200
-        assert Counter(chosen.values()) == {"gw-a": 3, "gw-b": 3}
+        assert set(chosen.values()) == {"gw-a", "gw-b"}
         routes = _routes(b, list(range(1, 8)))
         assert {int(uid): route["gateway_id"] for uid, route in routes.items()} == chosen
 
-        # A user who disconnects comes back to the same gateway, even when it is the busier one.
+        # A user who disconnects comes back to the same gateway, however the others spread.
         returning = 1
         home = chosen[returning]
         other = "gw-b" if home == "gw-a" else "gw-a"
@@ -84,8 +84,8 @@ def test_two_gateways_register_spread_stick_and_die(settings):
                 "/registry/user/connect", {"user_id": extra, "gateway_id": home, "connection_id": "x"}, internal=True
             )
         assert str(returning) not in _routes(a, [returning])
-        assert _available(b, 999) == other  # a new user goes to the less loaded one
-        assert _available(b, returning) == home  # the reconnect lease wins
+        assert {_available(b, 999 - n) for n in range(4)} == {"gw-a", "gw-b"}  # new users spread
+        assert {_available(b, returning) for _ in range(6)} == {home}  # the reconnect lease wins
 
         # SIGKILL the returning user's gateway: no unregistration, only the timeout.
         victim, survivor = servers[home], servers[other]

@@ -1,9 +1,10 @@
 // The WebSocket side (API.md §5, §7.1): find a gateway through the registry, open `/api/ws?ack=1`
 // with the token as the `bearer, <token>` subprotocol, confirm what arrived with cumulative
-// acks per room, and come back with exponential back-off and jitter when the socket drops.
+// acks per room, and come back with exponential back-off and full jitter when the socket drops
+// (at once, spread over a second, when its gateway restarts: docs/websocket.md, "Reconnecting").
 // The live-only frames of §7.3 and §7.4 (read, typing, presence) are handed on, never acked.
 
-import { backoffDelay, messageFromFrame } from './timeline.js';
+import { backoffDelay, messageFromFrame, reconnectDelay } from './timeline.js';
 
 const PING_EVERY_MS = 25000;
 const SILENCE_LIMIT_MS = 10000;
@@ -12,6 +13,7 @@ const CLOSE_BAD_TOKEN = 4401;
 const CLOSE_BANNED = 4403;
 const CLOSE_TOO_MANY = 4409;
 const CLOSE_POLICY = 1008;
+const CLOSE_RESTART = 1012;
 
 /**
  * Callbacks: onStatus(state, text) with state one of connecting, online, offline;
@@ -136,7 +138,8 @@ export class ChatSocket {
     let reason = 'Connection lost';
     if (event.code === CLOSE_TOO_MANY) reason = 'Too many open tabs for this account';
     if (event.code === CLOSE_POLICY) reason = 'The server refused this page (origin not allowed)';
-    this.scheduleReconnect(reason);
+    if (event.code === CLOSE_RESTART) reason = 'The chat server restarted';
+    this.scheduleReconnect(reason, reconnectDelay(event.code, this.attempt));
   }
 
   scheduleReconnect(reason, delayOverride) {

@@ -139,11 +139,26 @@ export function historyStatus(timeline) {
 }
 
 /**
- * Reconnection delay for the given failed attempt (0, 1, 2, ...): exponential from `base`,
- * capped, with "equal jitter" (between half and all of it) so that many clients that lost
- * the same gateway do not all come back in the same instant.
+ * Reconnection delay for the given failed attempt (0, 1, 2, ... since the last welcome):
+ * exponential from `base`, capped, with "full jitter" (anywhere from 0 to all of it) so that
+ * the many clients refused at once (1013, the registry answering 503 or not at all) come back
+ * spread out rather than in waves (docs/websocket.md, "Reconnecting").
  */
 export function backoffDelay(attempt, { base = 500, cap = 30000, random = Math.random } = {}) {
   const ceiling = Math.min(cap, base * 2 ** Math.max(0, Math.min(attempt, 30)));
-  return Math.round(ceiling / 2 + (random() * ceiling) / 2);
+  return Math.round(random() * ceiling);
+}
+
+export const RESTART_JITTER_MS = 1000;
+const RESTART_CODES = new Set([1001, 1012]);
+
+/**
+ * The delay before reconnecting after a close with `code` on failed attempt `attempt`: a
+ * gateway that restarts or fenced itself (1012) or goes away (1001) sends its clients back
+ * through the registry at once, spread over up to a second; a second failure in a row, and
+ * every other close, backs off.
+ */
+export function reconnectDelay(code, attempt, { random = Math.random } = {}) {
+  if (RESTART_CODES.has(code) && attempt === 0) return Math.round(random() * RESTART_JITTER_MS);
+  return backoffDelay(attempt, { random });
 }
