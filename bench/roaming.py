@@ -43,9 +43,8 @@ def backoff_delay(
 
 async def _until(done: Callable[[], bool], seconds: float, step: float = 0.1) -> None:
     """Return once `done()` holds, or after `seconds`."""
-    for _ in range(max(1, round(seconds / step))):
-        if done():
-            return
+    deadline = time.monotonic() + seconds
+    while not done() and time.monotonic() < deadline:  # noqa: ASYNC110 - a condition of many clients, polled
         await asyncio.sleep(step)
 
 
@@ -161,12 +160,16 @@ class Roaming:
         """Wait up to `within` seconds for every client to hold its room's messages up to `last_seqs`,
         stop them all, and report: the moved clients' delays, what is missing or out of order."""
         roamers, _pool = self.roamers[group]
+        began = time.monotonic()
         await _until(lambda: not any(r.missing(last_seqs.get(r.room, 0)) for r in roamers), within)
+        caught_up = time.monotonic() - began
+        open_at_end = sum(1 for r in roamers if r.ws is not None)
         await self.op_roam_stop(group=group)
         moved = [r for r in roamers if r.welcomes and r.welcomes[0][0] == victim]
         stayed = [r for r in roamers if r.welcomes and r.welcomes[0][0] != victim]
         delays = [d for d in (r.back_after(victim, since) for r in moved) if d is not None]
         lost = [r.missing(last_seqs.get(r.room, 0)) for r in roamers]
+        lost_moved = sum(r.missing(last_seqs.get(r.room, 0)) for r in moved)
         errors: Counter[str] = Counter()
         for roamer in roamers:
             errors.update(roamer.errors)
@@ -176,6 +179,9 @@ class Roaming:
             "delays": delays,
             "attempts": sum(r.attempts for r in moved),
             "lost": sum(lost),
+            "lost_by_moved": lost_moved,
+            "catch_up_s": caught_up,
+            "open_at_end": open_at_end,
             "clients_missing": sum(1 for n in lost if n),
             "out_of_order": sum(r.out_of_order for r in roamers),
             "duplicates": sum(r.duplicates for r in roamers),
@@ -235,7 +241,7 @@ class Roaming:
                 failures = 0
                 await self._roam_read(roamer, ws, ack="ack=1" in query)
                 if not roamer.stopping:
-                    roamer.errors["socket closed after the welcome"] += 1
+                    roamer.errors[f"closed after the welcome (code {ws.close_code})"] += 1
             except TimeoutError:
                 roamer.errors["timed out"] += 1
             except InvalidStatus as error:
