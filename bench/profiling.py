@@ -75,7 +75,7 @@ def details(profiles: list[dict[str, Any]], *, top: int = 8) -> list[str]:
         if profile.get("samples"):
             both = profile.get("own_and_inclusive", {})
             on_top = "; ".join(_shares(both, name, share) for name, share in profile["own"][:top])
-            mine = "; ".join(_shares(both, name, share) for name, share in profile["project"][:top])
+            mine = "; ".join(_shares(both, name, share) for name, share in profile["project"][:top]) or "none"
             out.append(
                 f"- where {profile['process']}'s CPU goes (py-spy, {profile['samples']:,} samples during "
                 f"{profile['during']}; own % / inclusive %): on top of the stack {on_top}; the project's own "
