@@ -41,6 +41,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from bench.backoff import retry_delay
 from bench.confirming import ReadsAndAcks
 from bench.httpclient import HttpPool
+from bench.roaming import Roaming
 
 STAMP_PREFIX = "b"
 CLOSE_CONCURRENCY = 200
@@ -87,7 +88,7 @@ class Client:
         self.read_pending: dict[int, int] = {}  # room → seq received and not read yet (paced reads)
 
 
-class Worker(ReadsAndAcks):
+class Worker(ReadsAndAcks, Roaming):
     def __init__(self, conn: Connection, index: int) -> None:
         self.conn = conn
         self.index = index

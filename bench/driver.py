@@ -17,7 +17,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from bench import faults, fixtures
+from bench import faults, fixtures, reconnect
 from bench.baseline_round import baseline_round
 from bench.httpclient import HttpPool
 from bench.options import FAN_PHASES, Options
@@ -77,11 +77,14 @@ class Driver:
         await self.pool.start()
         try:
             options = self.options
+            on_main = options.only is None or bool(options.only & (FAN_PHASES | {"memory", "storm"}))
             for index, server in enumerate(self.servers):
-                if index == 0 or options.wants("fanout") or options.wants("reads"):
+                if (index == 0 and on_main) or options.wants("fanout") or options.wants("reads"):
                     await self._guarded(f"our cluster on {server}", self.cluster_round(server, full=index == 0))
             if options.wants("faults"):
                 await self._guarded("the fault phases", self.fault_round(self.servers[0]))
+            if options.wants("reconnect") and self.population.reconnect:
+                await self._guarded("the reconnect storm", reconnect.reconnect_round(self, self.servers[0]))
             if options.baselines and options.wants("baselines"):
                 for server in self.servers:
                     for kind in ("bare", "stock"):
@@ -141,7 +144,7 @@ class Driver:
             )
             started.extend(gateways)
             http = HttpPool(send.base_url, size=64, timeout=30)
-            await self._wait_registered(http, gateway_ids)
+            await self.wait_registered(http, gateway_ids)
             ours = OurCluster(self, server=server, send=send, gateways=gateways, gateway_ids=gateway_ids, http=http)
             options = self.options
             if full and (options.wants("memory") or options.wants("storm")):
@@ -172,26 +175,9 @@ class Driver:
         started: list[ServerProcess] = []
         http: HttpPool | None = None
         try:
-            send = await asyncio.to_thread(
-                start_server,
-                name=send_id,
-                argv=self._serve_argv(server),
-                env=self._cluster_env(CHAT_ROLES="send,meta,registry", SEND_INSTANCE_ID=send_id, **env),
-                log_dir=self.log_dir,
-            )
-            started.append(send)
-            gateways = {}
-            for gateway_id in gateway_ids:
-                gateways[gateway_id] = await asyncio.to_thread(
-                    start_server,
-                    name=gateway_id,
-                    argv=self._serve_argv(server),
-                    env=self._cluster_env(CHAT_ROLES="gateway", GATEWAY_ID=gateway_id, **env),
-                    log_dir=self.log_dir,
-                )
-                started.append(gateways[gateway_id])
+            send, gateways = await self.start_cluster(server, send_id, gateway_ids, started, **env)
             http = HttpPool(send.base_url, size=64, timeout=30)
-            await self._wait_registered(http, gateway_ids)
+            await self.wait_registered(http, gateway_ids)
             sender, stalled = population.stalled[0], population.stalled[1:]
             self.say(f"stalled readers: {len(stalled)} sockets that stop reading, {options.stalled_messages} x 4 KB")
             row = await faults.stalled_readers(
@@ -234,7 +220,35 @@ class Driver:
             with contextlib.suppress(Exception):
                 await asyncio.to_thread(fixtures.instances_forget, gateway_ids=gateway_ids, send_ids=[send_id])
 
-    async def _wait_registered(self, http: HttpPool, gateway_ids: list[str]) -> None:
+    async def start_cluster(
+        self, server: str, send_id: str, gateway_ids: list[str], started: list[ServerProcess], **env: str
+    ) -> tuple[ServerProcess, dict[str, ServerProcess]]:
+        """A send process (with the registry) and gateways on `server`, each appended to
+        `started` once running (the caller stops them); `env` goes to every one of them."""
+        send = await asyncio.to_thread(
+            start_server,
+            name=send_id,
+            argv=self._serve_argv(server),
+            env=self._cluster_env(CHAT_ROLES="send,meta,registry", SEND_INSTANCE_ID=send_id, **env),
+            log_dir=self.log_dir,
+        )
+        started.append(send)
+
+        async def gateway(gateway_id: str) -> ServerProcess:
+            process = await asyncio.to_thread(
+                start_server,
+                name=gateway_id,
+                argv=self._serve_argv(server),
+                env=self._cluster_env(CHAT_ROLES="gateway", GATEWAY_ID=gateway_id, **env),
+                log_dir=self.log_dir,
+            )
+            started.append(process)
+            return process
+
+        processes = await asyncio.gather(*(gateway(gateway_id) for gateway_id in gateway_ids))
+        return send, dict(zip(gateway_ids, processes, strict=True))
+
+    async def wait_registered(self, http: HttpPool, gateway_ids: list[str]) -> None:
         deadline = time.time() + 30
         while time.time() < deadline:
             reply = await http.get("/registry/gateway/instances", headers={"X-Internal-Token": self.env.internal_token})

@@ -159,6 +159,13 @@ def read_receipts_max_members() -> int:
     return int(settings.READ_RECEIPTS_MAX_MEMBERS)
 
 
+def rooms_last_seq(*, room_ids: list[int]) -> dict[int, int]:
+    """The last `seq` each room handed out: what each of its members is owed, up to."""
+    from meta.models import Room
+
+    return dict(Room.objects.filter(pk__in=room_ids).values_list("pk", "last_seq"))
+
+
 def routes_count(*, gateway_ids: list[str]) -> int:
     """Sockets the registry still records on these gateways."""
     from registry.models import UserConnection

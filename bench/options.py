@@ -32,6 +32,7 @@ class Options:
     stalled: int = 20  # sockets that stop reading (the fault phases)
     stalled_messages: int = 400  # 4 KB messages into their room
     failover_clients: int = 200  # clients of the failover phase
+    reconnect_clients: int = 5000  # the reconnect storm: clients on two gateways, one killed; 0: skip
     chat_list_rooms: int = 1000  # rooms of the chat list's user (GET /api/joined_rooms); 0: no chat list phase
     reads: bool = True  # fan-out into the largest room once more, every member sending read frames
     workers: int = 4
@@ -70,6 +71,7 @@ QUICK = {
     "stalled": 3,
     "stalled_messages": 400,
     "failover_clients": 20,
+    "reconnect_clients": 200,
     "chat_list_rooms": 100,
     "workers": 2,
     "profile_seconds": 3.0,
@@ -91,6 +93,7 @@ PHASES = (
     "chatlist",
     "profile",
     "faults",
+    "reconnect",
     "baselines",
 )
 FAN_PHASES = frozenset({"fanout", "reads", "latency", "sending", "timeline", "chatlist", "profile"})
@@ -138,6 +141,11 @@ def parse(argv: list[str] | None = None) -> Options:
     parser.add_argument("--storm", type=int, help="clients of the connect storm (5000)")
     parser.add_argument("--stalled", type=int, help="sockets that stop reading in the fault phases (20)")
     parser.add_argument("--failover-clients", type=int, help="clients of the failover phase (200)")
+    parser.add_argument(
+        "--reconnect-clients",
+        type=int,
+        help="clients of the reconnect storm, about half on the killed gateway (5000; 0: skip)",
+    )
     parser.add_argument("--chat-list-rooms", type=int, help="rooms of the chat list's user (1000; 0: skip)")
     parser.add_argument(
         "--no-reads", dest="reads", action="store_false", default=None, help="skip the fan-out with read frames"
@@ -170,6 +178,8 @@ def parse(argv: list[str] | None = None) -> Options:
         parser.error("--connections and --storm must be at least 1")
     if options.chat_list_rooms < 0:
         parser.error("--chat-list-rooms must be at least 0")
+    if options.reconnect_clients < 0:
+        parser.error("--reconnect-clients must be at least 0")
     return options
 
 

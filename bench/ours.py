@@ -64,12 +64,27 @@ class OurCluster:
         if not options.wants("storm"):
             return
         driver.say(f"connect storm: {options.storm:,} clients at once through the registry")
-        storm = await self.phases.storm(
+        work = self.phases.storm(
             registry_url=self.send.base_url,
             users=self.population.storm,
             query=driver.query,
             client_timeout=driver.client_timeout,
         )
+        if options.profile and options.wants("profile"):
+            # The storm's first seconds under py-spy: where a gateway's handshake CPU goes.
+            gateway = self.gateways[0]
+            driver.say(f"  profiling {gateway.name} with py-spy for the storm's first {options.profile_seconds:g} s")
+            profile, storm = await profiled(
+                process=gateway,
+                label=f"{gateway.name}-storm",
+                seconds=options.profile_seconds,
+                work=work,
+                out_dir=driver.out_dir,
+            )
+            storm["profiled"] = True
+            self.results.setdefault("profile", []).append(profile)
+        else:
+            storm = await work
         self.results["storm"] = storm
         driver.say(f"  {storm['connected']:,} connected in {storm['seconds']} s, {storm['failed']} failed")
         if storm["failed"]:
@@ -247,20 +262,19 @@ class OurCluster:
 
     async def _profiles(self, target: Target) -> None:
         driver, options, gateways, send = self.driver, self.options, self.gateways, self.send
-        profiles = self.results["profile"] = []
+        profiles = self.results.setdefault("profile", [])
         largest, smallest = max(options.rooms), min(options.rooms)
         for process, size in ((gateways[0], largest), (send, smallest)):
             await asyncio.sleep(SETTLE_SECONDS)
             driver.say(f"profiling {process.name} with py-spy during fan-out to a room of {size:,}")
-            profiles.append(
-                await profiled(
-                    process=process,
-                    label=f"{process.name}-room{size}",
-                    seconds=options.profile_seconds,
-                    work=self.phases.fanout(target, size, seconds=options.profile_seconds),
-                    out_dir=driver.out_dir,
-                )
+            profile, _row = await profiled(
+                process=process,
+                label=f"{process.name}-room{size}",
+                seconds=options.profile_seconds,
+                work=self.phases.fanout(target, size, seconds=options.profile_seconds),
+                out_dir=driver.out_dir,
             )
+            profiles.append(profile)
 
     async def _fanout_with_reads(self, target: Target, *, every: float) -> None:
         """The largest room's fan-out again, every member reading every message (the worker's

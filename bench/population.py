@@ -10,6 +10,7 @@ from bench.fixtures import BenchUser, ChatList
 from bench.options import Options
 
 WARM_SOCKETS = 20  # sockets opened before a memory measurement, so start-up allocations are not counted
+RECONNECT_ROOM_SIZE = 50  # members of each room of the reconnect storm
 
 
 @dataclass
@@ -23,6 +24,7 @@ class Population:
     failover: list[BenchUser]  # clients of the failover phase (the first sends)
     failover_room: int
     chat_list: ChatList | None  # a user in many rooms, for GET /api/joined_rooms (never connects)
+    reconnect: dict[int, list[BenchUser]]  # the reconnect storm: room id → its members (the first sends)
 
 
 def population_create(options: Options) -> Population:
@@ -35,6 +37,11 @@ def population_create(options: Options) -> Population:
     fixtures.rooms_idle_create(name="idle-storm", member_ids=[u.id for u in storm])
     stalled = fixtures.users_create(prefix="stall", count=options.stalled + 1)
     failover = fixtures.users_create(prefix="failover", count=options.failover_clients + 1)
+    roamers = fixtures.users_create(prefix="roam", count=options.reconnect_clients if options.wants("reconnect") else 0)
+    reconnect = {}
+    for start in range(0, len(roamers), RECONNECT_ROOM_SIZE):
+        members = roamers[start : start + RECONNECT_ROOM_SIZE]
+        reconnect[fixtures.room_create(name=f"bench-roam-{start}", member_ids=[u.id for u in members])] = members
     return Population(
         fan=fan,
         mem=mem,
@@ -45,4 +52,5 @@ def population_create(options: Options) -> Population:
         failover=failover,
         failover_room=fixtures.room_create(name="bench-failover", member_ids=[u.id for u in failover]),
         chat_list=fixtures.chat_list_create(rooms=options.chat_list_rooms) if options.chat_list_rooms else None,
+        reconnect=reconnect,
     )

@@ -9,21 +9,21 @@ import re
 from pathlib import Path
 from typing import Any
 
-from bench import timeline_phase
+from bench import profiling, reconnect, timeline_phase
 
 README_BEGIN = "<!-- bench:begin -->"
 README_END = "<!-- bench:end -->"
 
 FANOUT_PER_CPU_TARGET = 15_000
 VS_STOCK_TARGET = 5.0
-VS_BARE_TARGET = 0.4
-LATENCY_P50_TARGET_MS = 15.0
-LATENCY_P99_TARGET_MS = 50.0
+VS_BARE_TARGET = 0.6
+LATENCY_P50_TARGET_MS = 10.0
+LATENCY_P99_TARGET_MS = 20.0
 SEND_PER_CPU_TARGET = 500
 SEND_GROWTH_TARGET = 1.2
 SEND_VS_BARE_DJANGO_TARGET = 0.5  # send_message ÷ the bare Django send, calls per CPU-second (issue 15)
-KB_PER_CONNECTION_TARGET = 30.0
-STORM_SECONDS_TARGET = 15.0
+KB_PER_CONNECTION_TARGET = 24.0
+STORM_SECONDS_TARGET = 10.0
 FAILOVER_P50_TARGET_S = 10.0
 WITH_READS_TARGET = 0.7  # fan-out per gateway CPU-second with every member reading ÷ without
 CHAT_LIST_TARGET_MS = 500.0  # GET /api/joined_rooms for a user in 1,000 rooms, p95: "well under a second" (issue 13)
@@ -208,6 +208,7 @@ def evaluate(results: dict[str, Any]) -> list[dict[str, Any]]:
         )
     else:
         check("connect storm", None, "n/a", f"≤ {STORM_SECONDS_TARGET:g} s, 0 failed", None)
+    checks.append(reconnect.target(results))
     return checks
 
 
@@ -394,18 +395,13 @@ def _details(results: dict[str, Any]) -> str:
         out.append(
             f"- connect storm: each client p50 {_num(storm['connect_p50_s'], 2)} s, "
             f"p99 {_num(storm['connect_p99_s'], 2)} s; "
-            f"spread {spread}" + (f"; failures: {errors}" if errors else "") + "."
+            f"spread {spread}"
+            + (f"; failures: {errors}" if errors else "")
+            + ("; its first seconds under py-spy (`--profile`)" if storm.get("profiled") else "")
+            + "."
         )
-    for profile in results.get("profile", []):
-        if profile.get("samples"):
-            own = "; ".join(f"`{name}` {share}%" for name, share in profile["own"][:6])
-            mine = "; ".join(f"`{name}` {share}%" for name, share in profile["project"][:8])
-            out.append(
-                f"- where {profile['process']}'s CPU goes (py-spy, {profile['samples']:,} samples during "
-                f"{profile['during']}): on top of the stack {own}; the project's own functions (inclusive) {mine}."
-            )
-        elif profile.get("error"):
-            out.append(f"- profile of {profile.get('process')}: {profile['error']}")
+    out += reconnect.details(results)
+    out += profiling.details(results.get("profile", []))
     return "\n".join(out)
 
 

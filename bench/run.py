@@ -12,7 +12,8 @@ One run, on this machine:
    (send_message per send-process CPU-second), the life of a message (a mix of messages,
    replies, reactions and edits next to plain messages, `bench/timeline_phase.py`), the chat
    list (`GET /api/joined_rooms` for a user in 1,000 rooms, `bench/chatlist_phase.py`); on the
-   other servers, fan-out only (with and without reads);
+   other servers, fan-out only (with and without reads); then, each on a cluster of its own,
+   the fault phases (`bench/faults.py`) and the reconnect storm (`bench/reconnect.py`);
 3. for the same servers: the bare ASGI app (the ceiling) and the stock Channels pattern,
    fan-out with the same clients and rooms;
 4. the table (targets met or missed, every fan-out figure with its ratio to both baselines,

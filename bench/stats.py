@@ -46,7 +46,8 @@ def histogram(values_ms: list[float], *, bin_ms: float, limit_ms: float) -> dict
 def collapsed_summary(text: str, *, top: int = 15) -> dict[str, Any]:
     """Top functions of py-spy's raw (collapsed stack) output, as shares of all samples: by own
     samples (the frame on top), by inclusive samples, and inclusive among the project's own
-    functions (where its code spends, framework frames left out). Line numbers are dropped."""
+    functions (where its code spends, framework frames left out); and both shares of every
+    function those lists name. Line numbers are dropped."""
     own: Counter[str] = Counter()
     inclusive: Counter[str] = Counter()
     project: Counter[str] = Counter()
@@ -66,12 +67,20 @@ def collapsed_summary(text: str, *, top: int = 15) -> dict[str, Any]:
             if mine:
                 project[name] += count
     if not total:
-        return {"samples": 0, "own": [], "inclusive": [], "project": []}
+        return {"samples": 0, "own": [], "inclusive": [], "project": [], "own_and_inclusive": {}}
 
     def shares(counter: Counter[str]) -> list[list[Any]]:
         return [[name, round(100 * n / total, 1)] for name, n in counter.most_common(top)]
 
-    return {"samples": total, "own": shares(own), "inclusive": shares(inclusive), "project": shares(project)}
+    listed = {name for counter in (own, project) for name, _n in counter.most_common(top)}
+    both = {name: [round(100 * own[name] / total, 1), round(100 * inclusive[name] / total, 1)] for name in listed}
+    return {
+        "samples": total,
+        "own": shares(own),
+        "inclusive": shares(inclusive),
+        "project": shares(project),
+        "own_and_inclusive": both,
+    }
 
 
 PROJECT_PACKAGES = ("chatproject/", "gateway/", "send/", "meta/", "registry/")

@@ -16,6 +16,7 @@ def test_defaults_are_the_issue_sizes():
     assert options.database_name == "chat_bench"
     assert options.fan_users == 1000
     assert (options.chat_list_rooms, options.reads) == (1000, True)
+    assert options.reconnect_clients == 5000
 
 
 def test_quick_uses_tiny_sizes_and_its_own_database_and_explicit_options_win():
@@ -25,6 +26,7 @@ def test_quick_uses_tiny_sizes_and_its_own_database_and_explicit_options_win():
     assert options.workers == 3
     assert options.connections == 200
     assert options.database_name == "chat_bench_quick"
+    assert options.reconnect_clients == 200
     assert (options.chat_list_rooms, options.reads) == (100, True)
 
 
@@ -35,7 +37,14 @@ def test_the_chat_list_and_the_reads_run_can_be_sized_or_skipped():
 
 @pytest.mark.parametrize(
     "argv",
-    [["--rooms", "ten"], ["--rooms", "0,10"], ["--workers", "0"], ["--storm", "0"], ["--chat-list-rooms", "-1"]],
+    [
+        ["--rooms", "ten"],
+        ["--rooms", "0,10"],
+        ["--workers", "0"],
+        ["--storm", "0"],
+        ["--chat-list-rooms", "-1"],
+        ["--reconnect-clients", "-1"],
+    ],
 )
 def test_bad_options_are_refused(argv, capsys):
     with pytest.raises(SystemExit) as exit_info:
@@ -67,6 +76,7 @@ def test_redis_uses_db_9_of_the_configured_server(monkeypatch):
 def test_only_picks_phases_and_every_phase_runs_without_it():
     assert parse([]).only is None
     assert all(parse([]).wants(phase) for phase in ("storm", "faults", "baselines"))
+    assert parse(["--only", "reconnect"]).only == {"reconnect"}
     options = parse(["--only", "storm, sending"])
     assert options.only == {"storm", "sending"}
     assert options.wants("storm") and options.wants("sending")

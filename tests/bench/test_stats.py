@@ -47,7 +47,14 @@ def test_collapsed_summary_shares_own_inclusive_and_project_samples():
     assert ["send (uvicorn/protocols/websockets/impl.py)", 30.0] in summary["own"]
     assert summary["inclusive"][0] == ["Runner.run (asyncio/runners.py)", 100.0]
     assert summary["project"] == [["handle (gateway/delivery.py)", 90.0], ["write (gateway/delivery.py)", 60.0]]
+    # every function named on top or among the project's: its own share and its inclusive one
+    assert summary["own_and_inclusive"] == {
+        "write (gateway/delivery.py)": [60.0, 60.0],
+        "send (uvicorn/protocols/websockets/impl.py)": [30.0, 30.0],
+        "Runner.run (asyncio/runners.py)": [10.0, 100.0],
+        "handle (gateway/delivery.py)": [0.0, 90.0],
+    }
 
 
 def test_collapsed_summary_of_nothing():
-    assert collapsed_summary("") == {"samples": 0, "own": [], "inclusive": [], "project": []}
+    assert collapsed_summary("") == {"samples": 0, "own": [], "inclusive": [], "project": [], "own_and_inclusive": {}}
