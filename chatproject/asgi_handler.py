@@ -15,28 +15,34 @@ event loop still only parses the request and writes the reply; nothing blocking 
 async view, if one is ever added, still works (Django adapts it with `async_to_sync`), at the
 cost of holding its request's thread while it runs: write long-running ones as ASGI apps.
 
-Each request still gets a thread of its own for its sync parts (asgiref's
-`ThreadSensitiveContext`, so requests run side by side), but from a pool of idle single-thread
-executors rather than a new thread started, and another started to join it, per request. At
-most `IDLE_EXECUTORS_MAX` stay idle; a burst's extra threads end.
+Each request runs its sync parts in a thread of its own (asgiref's `ThreadSensitiveContext`,
+so requests run side by side), taken from at most `HTTP_THREADS` single-thread executors.
+Django's handler starts a new thread per request instead, however many arrive: a burst of
+thousands (a gateway's clients all asking the registry where to reconnect) then ran thousands
+of threads contending for the database pool's few connections, with more CPU spent switching
+between them than answering. Beyond `HTTP_THREADS`, a request waits on the event loop (a
+future, no thread) for the next free one, in arrival order.
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import django
 from asgiref.sync import ThreadSensitiveContext, sync_to_async
+from django.conf import settings
 from django.core.handlers.asgi import ASGIHandler
-
-IDLE_EXECUTORS_MAX = 32
 
 
 class OneHopASGIHandler(ASGIHandler):
     def __init__(self) -> None:
         super().__init__()
         self._idle: list[ThreadPoolExecutor] = []
+        self._started = 0
+        self._waiters: deque[asyncio.Future[ThreadPoolExecutor]] = deque()
 
     def load_middleware(self, is_async: bool = False) -> None:
         super().load_middleware(is_async=False)
@@ -45,15 +51,35 @@ class OneHopASGIHandler(ASGIHandler):
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             raise ValueError(f"Django can only handle ASGI/HTTP connections, not {scope['type']}.")
-        executor = self._idle.pop() if self._idle else ThreadPoolExecutor(1, thread_name_prefix="request")
+        executor = await self._executor()
         try:
             async with ThreadSensitiveContext(executor=executor):
                 await self.handle(scope, receive, send)
         finally:
-            if len(self._idle) < IDLE_EXECUTORS_MAX:
-                self._idle.append(executor)
-            else:
-                executor.shutdown(wait=False)
+            self._release(executor)
+
+    async def _executor(self) -> ThreadPoolExecutor:
+        if self._idle:
+            return self._idle.pop()
+        if self._started < settings.HTTP_THREADS:
+            self._started += 1
+            return ThreadPoolExecutor(1, thread_name_prefix="request")
+        waiter: asyncio.Future[ThreadPoolExecutor] = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            return await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():  # handed an executor, then cancelled
+                self._release(waiter.result())
+            raise
+
+    def _release(self, executor: ThreadPoolExecutor) -> None:
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(executor)
+                return
+        self._idle.append(executor)
 
 
 def get_asgi_application() -> OneHopASGIHandler:

@@ -163,6 +163,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 # for a free one rather than exhausting the server's max_connections.
 DATABASES["default"]["CONN_MAX_AGE"] = 0
 DB_POOL_MAX_SIZE = env_int("DB_POOL_MAX_SIZE", 8)
+# Threads that run HTTP requests' sync parts (views, middleware) at once; more requests wait on
+# the event loop for one (chatproject.asgi_handler). About twice the database pool: a request
+# mostly waits on the database.
+HTTP_THREADS = env_int("HTTP_THREADS", 16)
+if HTTP_THREADS < 1:
+    raise ImproperlyConfigured("HTTP_THREADS must be at least 1")
 # A database blip (chatproject.postgres): while PostgreSQL is unreachable, requests get their 503
 # at once instead of after the pool's timeout, which stays for a busy database; a connection is
 # tried every DB_BREAKER_PROBE_SECONDS, and the first that succeeds brings a fresh pool.

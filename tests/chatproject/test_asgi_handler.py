@@ -74,3 +74,46 @@ async def test_concurrent_requests_run_on_threads_of_their_own_off_the_loop(monk
     assert [status for status, _ in statuses] == [404, 404, 404]
     assert len(set(seen)) == 3 and loop_thread not in seen
     assert len(handler._idle) == 3
+
+
+async def test_beyond_http_threads_requests_wait_for_a_free_thread_instead_of_starting_one(monkeypatch, settings):
+    settings.HTTP_THREADS = 2
+    handler = OneHopASGIHandler()
+    seen: list[int] = []
+    running = 0
+    most = 0
+    pattern = get_resolver().url_patterns[-1]
+    original = pattern.callback
+    guard = threading.Lock()
+
+    def slow_not_found(request: Any, *args: Any, **kwargs: Any) -> Any:
+        nonlocal running, most
+        with guard:
+            running += 1
+            most = max(most, running)
+            seen.append(threading.get_ident())
+        threading.Event().wait(0.03)
+        with guard:
+            running -= 1
+        return original(request, *args, **kwargs)
+
+    monkeypatch.setattr(pattern, "callback", slow_not_found)
+    statuses = await asyncio.gather(*(request(handler, f"/nothing/{n}") for n in range(7)))
+    assert [status for status, _ in statuses] == [404] * 7
+    assert most == 2 and len(set(seen)) == 2  # two threads served all seven, never more at once
+    assert len(handler._idle) == 2 and not handler._waiters
+
+
+async def test_a_request_cancelled_while_waiting_for_a_thread_loses_no_thread(settings):
+    settings.HTTP_THREADS = 1
+    handler = OneHopASGIHandler()
+    held = await handler._executor()
+    waiting = asyncio.ensure_future(handler._executor())
+    await asyncio.sleep(0)
+    handler._release(held)  # handed to the waiter...
+    waiting.cancel()  # ...which is cancelled before it runs
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    assert handler._idle == [held]
+    status, _ = await request(handler, "/no/such/path")
+    assert status == 404 and handler._idle == [held]
