@@ -42,6 +42,7 @@ from bench.backoff import retry_delay
 from bench.confirming import ReadsAndAcks
 from bench.httpclient import HttpPool
 from bench.roaming import Roaming
+from bench.socket_options import SOCKET_OPTIONS
 
 STAMP_PREFIX = "b"
 CLOSE_CONCURRENCY = 200
@@ -256,16 +257,7 @@ class Worker(ReadsAndAcks, Roaming):
                         data = reply.json()["data"]
                         url, label = data["ws_url"] + query, data["gateway_id"]
                     headers = {"Authorization": f"Bearer {token}"} if token else None
-                    ws = await connect(
-                        url,
-                        additional_headers=headers,
-                        compression=None,
-                        proxy=None,
-                        ping_interval=None,
-                        open_timeout=None,
-                        close_timeout=2,
-                        max_queue=64,
-                    )
+                    ws = await connect(url, additional_headers=headers, **SOCKET_OPTIONS)
                     welcome = orjson.loads(await ws.recv())
                     if not isinstance(welcome, dict) or welcome.get("type") != "system":
                         raise ValueError(f"first frame is not the welcome: {str(welcome)[:60]}")

@@ -18,7 +18,7 @@ from bench.confirming import READ_EVERY_SECONDS
 from bench.httpclient import HttpPool
 from bench.phases import OURS_STALL_SECONDS, SETTLE_SECONDS, Target
 from bench.population import WARM_SOCKETS
-from bench.procs import PYTHON, ServerProcess, start_server, stop_many
+from bench.procs import PYTHON, ServerProcess, cpu_of, cpu_of_pids, machine_busy_seconds, start_server, stop_many
 from bench.profiling import profiled
 from bench.triggers import sender_for_ours
 
@@ -64,6 +64,8 @@ class OurCluster:
         if not options.wants("storm"):
             return
         driver.say(f"connect storm: {options.storm:,} clients at once through the registry")
+        processes = [self.send, *self.gateways]
+        cpu0, load0, busy0 = cpu_of(processes), cpu_of_pids(self.phases.loadgen_pids), machine_busy_seconds()
         work = self.phases.storm(
             registry_url=self.send.base_url,
             users=self.population.storm,
@@ -85,6 +87,13 @@ class OurCluster:
             self.results.setdefault("profile", []).append(profile)
         else:
             storm = await work
+        # Where the machine's CPU went during the storm: what sets its pace on 2 shared cores.
+        cpu1 = cpu_of(processes)
+        storm["cpu_s"] = {
+            **{name: round(cpu1[name] - cpu0.get(name, 0.0), 1) for name in cpu1},
+            "load generators and driver": round(cpu_of_pids(self.phases.loadgen_pids) - load0, 1),
+            "machine": round(machine_busy_seconds() - busy0, 1),
+        }
         self.results["storm"] = storm
         driver.say(f"  {storm['connected']:,} connected in {storm['seconds']} s, {storm['failed']} failed")
         if storm["failed"]:

@@ -397,6 +397,11 @@ def _details(results: dict[str, Any]) -> str:
             f"p99 {_num(storm['connect_p99_s'], 2)} s; "
             f"spread {spread}"
             + (f"; failures: {errors}" if errors else "")
+            + (
+                "; CPU-seconds used meanwhile: " + ", ".join(f"{k} {v:g}" for k, v in storm["cpu_s"].items())
+                if storm.get("cpu_s")
+                else ""
+            )
             + ("; its first seconds under py-spy (`--profile`)" if storm.get("profiled") else "")
             + "."
         )

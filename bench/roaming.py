@@ -22,6 +22,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketExce
 
 from bench.backoff import retry_delay
 from bench.httpclient import HttpError, HttpPool
+from bench.socket_options import SOCKET_OPTIONS
 
 ATTEMPT_TIMEOUT_SECONDS = 30.0  # one registry look-up, handshake and welcome
 ACK_EVERY_SECONDS = 1.0  # ack mode: a cumulative ack per room at most this often, as the browser
@@ -210,16 +211,7 @@ class Roaming:
                         if reply.status != 200:
                             raise ConnectionError(f"registry answered {reply.status}")
                         data = reply.json()["data"]
-                        ws = await connect(
-                            data["ws_url"] + query,
-                            additional_headers=headers,
-                            compression=None,
-                            proxy=None,
-                            ping_interval=None,
-                            open_timeout=None,
-                            close_timeout=2,
-                            max_queue=64,
-                        )
+                        ws = await connect(data["ws_url"] + query, additional_headers=headers, **SOCKET_OPTIONS)
                         roamer.ws = ws
                         welcome = orjson.loads(await ws.recv())
                         if not isinstance(welcome, dict) or welcome.get("type") != "system":

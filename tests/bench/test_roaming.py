@@ -129,7 +129,7 @@ async def test_a_client_of_a_killed_gateway_comes_back_on_the_other_and_is_judge
         lost,
         out_of_order,
     )
-    assert 0.2 <= report["delays"][0] < 2.0  # the first retry waits 0.25-0.5 s
+    assert 0.0 <= report["delays"][0] < 1.5  # back-off: the stopped server closes with 1001, so within 0-1 s
     assert report["clients_missing"] == (1 if lost else 0)
     assert report["duplicates"] == (0 if lost else 1)  # seq 2 twice: allowed, counted
     assert cluster.tokens == ["Bearer tok", "Bearer tok"]
