@@ -36,7 +36,7 @@ CONNECT_CONCURRENCY = 50  # first connections in flight per worker; reconnection
 CONNECT_SECONDS = 120.0  # every client welcomed once within this
 BACK_WITHIN_SECONDS = 60.0  # a moved client not welcomed elsewhere by then failed
 TRAFFIC_SECONDS = 2.0  # messages flowing before the kill, and after the last moved client is back (1 s: --quick)
-CATCH_UP_SECONDS = 90.0  # for every client to hold its room's last message once the sending stops (waits less if so)
+CATCH_UP_SECONDS = 150.0  # for every client to hold its room's last message once the sending stops (waits less if so)
 GROUP = "roam"
 
 
