@@ -92,9 +92,7 @@ def test_the_details_say_who_moved_how_fast_and_what_arrived():
     (line,) = details({"reconnect": summary([part(open_at_end=200)], **ABOUT)})
     assert line.startswith("- reconnect storm: 200 clients in 4 rooms of 50 (connected in 3.9 s: gw1: 100, gw2: 100)")
     assert "gw1 SIGKILLed with 50, 240 messages sent at 10/s (0 failed)" in line
-    assert (
-        "once the sending stopped, 0.4 s of at most 150 s to catch up: 0 messages missing on 0 clients" in line
-    )
+    assert "once the sending stopped, 0.4 s of at most 150 s to catch up: 0 messages missing on 0 clients" in line
     assert "moved ones), 0 clients not connected then, 0 out of order, 7 duplicates (allowed)" in line
     assert line.endswith("; errors met: ConnectionRefusedError: x ×20.")
     assert details({}) == []
