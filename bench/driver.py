@@ -120,29 +120,8 @@ class Driver:
         started: list[ServerProcess] = []
         http: HttpPool | None = None
         try:
-            send = await asyncio.to_thread(
-                start_server,
-                name=send_id,
-                argv=self._serve_argv(server),
-                env=self._cluster_env(CHAT_ROLES="send,meta,registry", SEND_INSTANCE_ID=send_id),
-                log_dir=self.log_dir,
-            )
-            started.append(send)
-            gateways = list(
-                await asyncio.gather(
-                    *(
-                        asyncio.to_thread(
-                            start_server,
-                            name=gateway_id,
-                            argv=self._serve_argv(server),
-                            env=self._cluster_env(CHAT_ROLES="gateway", GATEWAY_ID=gateway_id),
-                            log_dir=self.log_dir,
-                        )
-                        for gateway_id in gateway_ids
-                    )
-                )
-            )
-            started.extend(gateways)
+            send, by_id = await self.start_cluster(server, send_id, gateway_ids, started)
+            gateways = list(by_id.values())
             http = HttpPool(send.base_url, size=64, timeout=30)
             await self.wait_registered(http, gateway_ids)
             ours = OurCluster(self, server=server, send=send, gateways=gateways, gateway_ids=gateway_ids, http=http)
@@ -156,11 +135,7 @@ class Driver:
             with contextlib.suppress(Exception):
                 for group in ("fan", "mem", "storm"):
                     await self.pool.close_group(group)
-            if http is not None:
-                await http.close()
-            await asyncio.to_thread(stop_many, started)
-            with contextlib.suppress(Exception):
-                await asyncio.to_thread(fixtures.instances_forget, gateway_ids=gateway_ids, send_ids=[send_id])
+            await self.stop_cluster(http, started, send_id=send_id, gateway_ids=gateway_ids)
 
     async def fault_round(self, server: str) -> None:
         """A cluster of its own for the fault phases (bench/faults.py): a gateway gets stalled
@@ -214,11 +189,17 @@ class Driver:
             if row["clients_missing_messages"] or row["reconnected"] < row["on_killed_gateway"]:
                 self.problem(f"failover: {row}")
         finally:
-            if http is not None:
-                await http.close()
-            await asyncio.to_thread(stop_many, started)
-            with contextlib.suppress(Exception):
-                await asyncio.to_thread(fixtures.instances_forget, gateway_ids=gateway_ids, send_ids=[send_id])
+            await self.stop_cluster(http, started, send_id=send_id, gateway_ids=gateway_ids)
+
+    async def stop_cluster(
+        self, http: HttpPool | None, started: list[ServerProcess], *, send_id: str, gateway_ids: list[str]
+    ) -> None:
+        """Undo `start_cluster`: close the HTTP pool, stop the processes, forget their records."""
+        if http is not None:
+            await http.close()
+        await asyncio.to_thread(stop_many, started)
+        with contextlib.suppress(Exception):
+            await asyncio.to_thread(fixtures.instances_forget, gateway_ids=gateway_ids, send_ids=[send_id])
 
     async def start_cluster(
         self, server: str, send_id: str, gateway_ids: list[str], started: list[ServerProcess], **env: str

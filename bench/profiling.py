@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import collections
-import re
 import shutil
 from collections.abc import Awaitable
 from pathlib import Path
@@ -96,39 +94,13 @@ def _shares(both: dict[str, list[float]], name: str, share: float) -> str:
 
 
 def py_spy_top(raw: Path, limit: int = 25) -> str:
-    """The heaviest functions of py-spy's collapsed stacks: own samples and inclusive samples."""
-    own: collections.Counter[str] = collections.Counter()
-    inside: collections.Counter[str] = collections.Counter()
-    total = 0
-    for line in raw.read_text(errors="replace").splitlines():
-        stack, _, count_text = line.rpartition(" ")
-        if not stack or not count_text.isdigit():
-            continue
-        count = int(count_text)
-        frames = [re.sub(r":\d+\)$", ")", f) for f in stack.split(";")]
-        frames = [f for f in frames if not f.startswith("process ") and not f.startswith("thread ")]
-        if not frames:
-            continue
-        total += count
-        own[frames[-1]] += count
-        for frame in set(frames):
-            inside[frame] += count
-    if not total:
+    """The heaviest functions of py-spy's collapsed stacks (`bench.stats.collapsed_summary`), as
+    text: by own samples, by inclusive samples, and the project's own functions."""
+    summary = collapsed_summary(raw.read_text(errors="replace"), top=limit)
+    if not summary["samples"]:
         return "(no samples)"
-    lines = [f"{total} samples", "own time:"]
-    lines += [f"  {n / total:6.1%}  {f}" for f, n in own.most_common(limit)]
-    lines.append("time inside (project code, Django, DRF, psycopg, channels):")
-    keep = (
-        "chatproject",
-        "meta/",
-        "send/",
-        "registry/",
-        "gateway/",
-        "rest_framework",
-        "django/",
-        "psycopg",
-        "channels",
-    )
-    picked = [(f, n) for f, n in inside.most_common() if any(k in f for k in keep)]
-    lines += [f"  {n / total:6.1%}  {f}" for f, n in picked[:limit]]
+    lines = [f"{summary['samples']} samples"]
+    for title, key in (("own time:", "own"), ("time inside:", "inclusive"), ("the project's own, inside:", "project")):
+        lines.append(title)
+        lines += [f"  {share:5.1f}%  {name}" for name, share in summary[key]]
     return "\n".join(lines)

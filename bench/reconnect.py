@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from bench import fixtures
 from bench.httpclient import HttpPool
-from bench.procs import ServerProcess, stop_many
+from bench.procs import ServerProcess
 from bench.stats import percentile
 
 if TYPE_CHECKING:
@@ -121,11 +121,7 @@ async def reconnect_round(driver: Driver, server: str) -> None:
     finally:
         with contextlib.suppress(Exception):
             await driver.pool.call_all("roam_stop", group=GROUP, limit=60)
-        if http is not None:
-            await http.close()
-        await asyncio.to_thread(stop_many, started)
-        with contextlib.suppress(Exception):
-            await asyncio.to_thread(fixtures.instances_forget, gateway_ids=gateway_ids, send_ids=[send_id])
+        await driver.stop_cluster(http, started, send_id=send_id, gateway_ids=gateway_ids)
 
 
 async def storm(
