@@ -18,8 +18,8 @@ urlpatterns = [
     path("api/docs/", openapi.docs_view(schema_url_name="schema"), name="docs"),
     # Prometheus metrics of this process (text format, no envelope; METRICS_TOKEN when set).
     path("metrics", metrics.metrics_view, name="metrics"),
-    # Anything else: the envelope, not an HTML page.
-    re_path(r"^.*$", views.not_found),
+    # Anything else, a newline in the path included: the envelope, not an HTML page.
+    re_path(r"^[\s\S]*$", views.not_found),
 ]
 
 handler400 = "chatproject.views.bad_request"

@@ -83,5 +83,14 @@ def test_the_schema_fuzzer_finds_no_5xx_and_no_schema_violation(tmp_path: Path) 
         seconds = time.monotonic() - started
         output = result.stdout + result.stderr
         print(f"\nschemathesis: {seconds:.0f} s, exit {result.returncode}\n{output[-3000:]}")
-        assert result.returncode == 0, output[-20000:]
+        assert result.returncode == 0, failures_first(output)
         assert user_id
+
+
+def failures_first(output: str) -> str:
+    """Schemathesis's report with its FAILURES section (which check failed, on which request,
+    and how to reproduce it) first: a CI log shows only the end of a long assertion message."""
+    start = output.find("FAILURES")
+    end = output.find("WARNINGS", start) if start >= 0 else -1
+    failures = output[start : end if end > start else start + 20000] if start >= 0 else ""
+    return f"{failures[:20000]}\n--- the report's end ---\n{output[-3000:]}\n--- the failures again ---\n{failures[:3000]}"

@@ -17,6 +17,18 @@ def test_unknown_path_is_enveloped_404(api):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("path", ["/api/me/devices/a%0Ab", "/registry/gateway/x%0A", "/%0A", "/a\nb"])
+def test_a_path_with_a_newline_is_enveloped_404_even_with_debug_on(api, settings, path):
+    # With DEBUG on, a path no pattern matched got Django's HTML 404 page: the catch-all's
+    # "." did not match a newline (the schema fuzzer found it).
+    settings.DEBUG = True
+    response = api.delete(path)
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("application/json")
+    assert response.json()["code"] == 404
+
+
+@pytest.mark.django_db
 def test_unknown_path_post_is_enveloped_404(api):
     response = api.post("/api/nothing", {"a": 1}, format="json")
     assert response.status_code == 404
