@@ -93,4 +93,5 @@ def failures_first(output: str) -> str:
     start = output.find("FAILURES")
     end = output.find("WARNINGS", start) if start >= 0 else -1
     failures = output[start : end if end > start else start + 20000] if start >= 0 else ""
-    return f"{failures[:20000]}\n--- the report's end ---\n{output[-3000:]}\n--- the failures again ---\n{failures[:3000]}"
+    report_end = output[-3000:]
+    return f"{failures[:20000]}\n--- the report's end ---\n{report_end}\n--- the failures again ---\n{failures[:3000]}"
