@@ -28,6 +28,11 @@ class RequestIdLogFilter(logging.Filter):
         return True
 
 
+def request_id_for(incoming: str) -> str:
+    """The client's `X-Request-ID` when well formed, else a new id."""
+    return incoming if _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex[:16]
+
+
 class RequestIdMiddleware:
     """Tag each request with an id (the client's `X-Request-ID` when well formed), echo it in
     the reply and put it on every log line written while the request is served."""
@@ -36,8 +41,7 @@ class RequestIdMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        incoming = request.headers.get("X-Request-ID", "")
-        request_id = incoming if _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex[:16]
+        request_id = request_id_for(request.headers.get("X-Request-ID", ""))
         request.request_id = request_id  # type: ignore[attr-defined]
         token = request_id_var.set(request_id)
         try:
@@ -95,20 +99,27 @@ class RequestMetricsMiddleware:
                 route = "<unmatched>"
             else:
                 route = metrics.http_route_label(match.route)
-            metrics.http_request_observed(method=request.method or "", route=route, status=status, seconds=seconds)
-            access_logger.info(
-                "%s %s %s %.1fms",
-                request.method,
-                request.get_full_path(),
-                status,
-                seconds * 1000,
-                extra={
-                    "http_method": request.method,
-                    "route": route,
-                    "status": status,
-                    "duration_ms": round(seconds * 1000, 1),
-                },
+            request_observed(
+                method=request.method or "",
+                full_path=request.get_full_path(),
+                route=route,
+                status=status,
+                seconds=seconds,
             )
+
+
+def request_observed(*, method: str, full_path: str, route: str, status: int, seconds: float) -> None:
+    """A served request into `chat_http_request_duration_seconds` and the access log (with the
+    request id of `request_id_var`)."""
+    metrics.http_request_observed(method=method, route=route, status=status, seconds=seconds)
+    access_logger.info(
+        "%s %s %s %.1fms",
+        method,
+        full_path,
+        status,
+        seconds * 1000,
+        extra={"http_method": method, "route": route, "status": status, "duration_ms": round(seconds * 1000, 1)},
+    )
 
 
 class BodySizeLimitMiddleware:

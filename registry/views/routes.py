@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
@@ -11,6 +13,9 @@ from rest_framework.views import APIView
 
 from chatproject.envelope import ok, validated
 from chatproject.exceptions import NotAuthenticated
+from chatproject.fast_http import FastRoute, Work
+from chatproject.fast_http import Request as FastRequest
+from chatproject.ids import MAX_ID
 from chatproject.openapi import JWT_SCHEME
 from chatproject.permissions import InternalAPIView
 from meta.authentication import bearer_token
@@ -70,7 +75,12 @@ class GatewayAvailableView(APIView):
 
 
 def _user_id_from_bearer(request: Request) -> int | None:
-    raw = bearer_token(request.META.get("HTTP_AUTHORIZATION", ""))
+    return user_id_from_authorization(request.META.get("HTTP_AUTHORIZATION", ""))
+
+
+def user_id_from_authorization(header: str) -> int | None:
+    """The user of a valid Bearer access token; None for no token or an invalid one."""
+    raw = bearer_token(header)
     if raw is None:
         return None
     try:
@@ -176,3 +186,28 @@ class RoutesBatchView(InternalAPIView, APIView):
         data = validated(RoutesBatchSerializer, request.data)
         routes = selectors.routes_for_users(user_ids=data["user_ids"])
         return ok({str(user_id): route for user_id, route in routes.items()})
+
+
+# --- the same choice beside Django's stack (chatproject.fast_http) ---------------------------
+
+_PLAIN_USER_ID = re.compile(r"user_id=([1-9][0-9]{0,15})")
+
+
+def _prepare_gateway_available(request: FastRequest) -> Work | None:
+    """The plain `GatewayAvailableView.get`: no query, or just `user_id=<id>` (any other
+    query, an invalid id among them, goes to the view, which answers or refuses it)."""
+    if request.query:
+        match = _PLAIN_USER_ID.fullmatch(request.query)
+        if match is None or int(match[1]) > MAX_ID:
+            return None
+        user_id: int | None = int(match[1])
+    else:
+        user_id = user_id_from_authorization(request.headers.get("authorization", ""))
+    return lambda: gateway_address_data(services.gateway_choose(user_id=user_id))
+
+
+FAST_ROUTES = {
+    "/registry/gateway/available": FastRoute(
+        pattern="registry/gateway/available", allow="GET, HEAD, OPTIONS", prepare=_prepare_gateway_available
+    ),
+}

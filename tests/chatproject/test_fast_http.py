@@ -1,0 +1,157 @@
+"""`chatproject.fast_http`: `GET /registry/gateway/available` answered beside Django's stack when
+plain, with the reply Django's stack gives for the same request (status, every header, the
+body), and every other request handed to Django."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import pytest
+from asgiref.sync import async_to_sync
+
+from chatproject import asgi
+from chatproject.asgi_handler import OneHopASGIHandler
+from chatproject.http_limits import BodyLimitMiddleware
+from meta.tokens import access_token_for_user
+from registry import services
+from tests.observability.conftest import sample
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+PATH = "/registry/gateway/available"
+ROUTE = {"method": "GET", "route": PATH, "status": "2xx"}
+
+
+def call(
+    app: Any, *, query: str = "", method: str = "GET", headers: list[tuple[bytes, bytes]] | None = None
+) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    sent: list[dict[str, Any]] = []
+    incoming = [{"type": "http.request", "body": b"", "more_body": False}]
+
+    async def receive() -> dict[str, Any]:
+        if incoming:
+            return incoming.pop()
+        await asyncio.sleep(3600)
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": PATH,
+        "raw_path": PATH.encode(),
+        "query_string": query.encode(),
+        "root_path": "",
+        "headers": [(b"host", b"localhost"), (b"x-request-id", b"req-1"), *(headers or [])],
+        "client": ("127.0.0.1", 5000),
+        "server": ("127.0.0.1", 8000),
+    }
+    async_to_sync(app)(scope, receive, send)
+    start = sent[0]
+    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    return start["status"], sorted((name.lower(), value) for name, value in start["headers"]), body
+
+
+@pytest.fixture
+def entered_django(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The requests that went through Django's stack."""
+    entered: list[str] = []
+    handle = OneHopASGIHandler.handle
+
+    async def counting(self: OneHopASGIHandler, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        entered.append(scope["path"])
+        await handle(self, scope, receive, send)
+
+    monkeypatch.setattr(OneHopASGIHandler, "handle", counting)
+    return entered
+
+
+@pytest.fixture
+def gateways(settings: Any, make_user: Any) -> Any:
+    settings.ALLOWED_HOSTS = ["localhost"]
+    services.gateway_register(gateway_id="gw-1", address="127.0.0.1", port=8101)
+    services.gateway_register(gateway_id="gw-2", address="127.0.0.1", port=8102)
+    user = make_user()
+    services.user_connect(user_id=user.pk, gateway_id="gw-2", connection_id="c1")
+    return user
+
+
+def django_reply(**request: Any) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    return call(BodyLimitMiddleware(asgi.django_asgi_app), **request)
+
+
+def test_a_user_with_a_connection_gets_its_gateway_as_django_answers_it_without_entering_django(
+    gateways: Any, entered_django: list[str]
+) -> None:
+    fast = call(asgi.application, query=f"user_id={gateways.pk}")
+    assert entered_django == []
+    assert fast[0] == 200
+    assert fast[2] == (
+        b'{"code":0,"msg":"ok","data":{"gateway_id":"gw-2","address":"127.0.0.1","port":8102,'
+        b'"ws_url":"ws://127.0.0.1:8102/api/ws"}}'
+    )
+    assert fast == django_reply(query=f"user_id={gateways.pk}")
+    assert entered_django == [PATH]
+
+
+def test_a_valid_bearer_token_names_the_user_and_an_invalid_one_is_ignored(
+    gateways: Any, entered_django: list[str]
+) -> None:
+    token = access_token_for_user(user=gateways).encode()
+    fast = call(asgi.application, headers=[(b"authorization", b"Bearer " + token)])
+    assert b'"gw-2"' in fast[2]
+    assert fast == django_reply(headers=[(b"authorization", b"Bearer " + token)])
+    status, _, body = call(asgi.application, headers=[(b"authorization", b"Bearer not.a.token")])
+    assert status == 200 and b'"gateway_id"' in body
+    assert entered_django == [PATH]  # only the comparison went through Django
+
+
+def test_the_access_log_and_the_duration_metric_see_a_fast_reply_once(
+    gateways: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    before = sample("chat_http_request_duration_seconds_count", **ROUTE)
+    with caplog.at_level(logging.INFO, logger="chatproject.access"):
+        call(asgi.application, query="user_id=7")
+    assert sample("chat_http_request_duration_seconds_count", **ROUTE) == before + 1
+    lines = [r for r in caplog.records if r.name == "chatproject.access"]
+    assert [r.getMessage().rsplit(" ", 1)[0] for r in lines] == [f"GET {PATH}?user_id=7 200"]
+    assert lines[0].request_id == "req-1"
+
+
+@pytest.mark.parametrize(
+    ("query", "method", "headers"),
+    [
+        ("user_id=abc", "GET", []),
+        ("user_id=0", "GET", []),
+        ("user_id=9007199254740992", "GET", []),
+        ("user_id=5&user_id=6", "GET", []),
+        ("user_id=5&format=json", "GET", []),
+        ("", "POST", []),
+        ("", "HEAD", []),
+        ("", "OPTIONS", []),
+        ("", "GET", [(b"accept", b"text/html")]),
+        ("", "GET", [(b"accept", b"application/json; indent=4")]),
+        ("", "GET", [(b"host", b"evil.example")]),
+        ("", "GET", [(b"content-length", b"3")]),
+    ],
+)
+def test_anything_but_the_plain_request_is_django_s_to_answer(
+    gateways: Any, entered_django: list[str], query: str, method: str, headers: list[tuple[bytes, bytes]]
+) -> None:
+    request = {"query": query, "method": method, "headers": headers}
+    assert call(asgi.application, **request)[0] == django_reply(**request)[0]
+    assert entered_django == [PATH, PATH]
+
+
+def test_a_failed_choice_is_answered_by_django_in_the_envelope(settings: Any, entered_django: list[str]) -> None:
+    settings.ALLOWED_HOSTS = ["localhost"]  # and no gateway at all
+    status, _, body = call(asgi.application, query="user_id=5")
+    assert (status, body) == (503, b'{"code":503,"msg":"no gateway is available"}')
+    assert entered_django == [PATH]
