@@ -10,6 +10,7 @@ from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
+from chatproject.coalescer import QueueFull
 from chatproject.exceptions import ApplicationError, NotAuthenticated
 from chatproject.frames import (
     CLOSE_BAD_DEVICE,
@@ -32,7 +33,7 @@ from chatproject.offloop import off_loop
 from gateway import services
 from gateway.auth import handshake_credentials, origin_allowed
 from gateway.delivery import Connection, DeliveryEngine, delivery_engine
-from gateway.handshakes import QueueFull, handshakes
+from gateway.handshakes import handshakes
 from gateway.probes import CUTOFF, PROBE, PROBE_EXTENSION
 from gateway.services import ClosedSocket, SocketRequest
 from meta.tokens import UserBanned, access_token_claims

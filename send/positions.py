@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -112,15 +112,41 @@ def positions_for_sockets(
 def position_for_member(*, user_id: int, room_id: int, device: int | None = None) -> RoomPosition | None:
     """The member's (or their device's) position in one room, or None when they are not (or no
     longer) a member."""
-    row = (
-        _memberships(device=device)
-        .filter(user_id=user_id, room_id=room_id)
-        .values_list("start", "room__last_seq", "joined_seq")
-        .first()
-    )
-    if row is None:
-        return None
-    return RoomPosition(room_id=room_id, start=row[0], last_seq=row[1], joined_seq=row[2])
+    return positions_for_members(keys=[(user_id, room_id, device)])[0]
+
+
+def positions_for_members(*, keys: Sequence[tuple[int, int, int | None]]) -> list[RoomPosition | None]:
+    """`position_for_member` for many `(user_id, room_id, device)` at once (sockets catching up
+    together), one answer per key, in order: two queries whatever their number, the members'
+    rows and the devices' rows."""
+    if not keys:
+        return []
+    users, rooms = {u for u, _, _ in keys}, {r for _, r, _ in keys}
+    devices = {d for _, _, d in keys if d is not None}
+    device_seqs: dict[tuple[int, int], int] = {}
+    if devices:
+        device_seqs = {
+            (device, room_id): acked
+            for device, room_id, acked in DevicePosition.objects.filter(
+                device_id__in=devices, room_id__in=rooms
+            ).values_list("device_id", "room_id", "acked_seq")
+        }
+    members = {
+        (user_id, room_id): (acked, joined, last_seq)
+        for user_id, room_id, acked, joined, last_seq in Membership.objects.filter(
+            user_id__in=users, room_id__in=rooms
+        ).values_list("user_id", "room_id", "acked_seq", "joined_seq", "room__last_seq")
+    }
+    answers: list[RoomPosition | None] = []
+    for user_id, room_id, device in keys:
+        row = members.get((user_id, room_id))
+        if row is None:
+            answers.append(None)
+            continue
+        acked, joined, last_seq = row
+        seen = acked if device is None else device_seqs.get((device, room_id), 0)
+        answers.append(RoomPosition(room_id=room_id, start=max(seen, joined), last_seq=last_seq, joined_seq=joined))
+    return answers
 
 
 def confirmations_record(

@@ -9,6 +9,7 @@ reactions and mentions of a whole page at once).
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections import defaultdict
 from collections.abc import Iterable
@@ -80,36 +81,161 @@ def message_history(
 # --- the timeline ------------------------------------------------------------------------------
 
 
-def _timeline_frames(
-    *, room_id: int, visible_after: int, after_seq: int, upto_seq: int | None, limit: int
-) -> list[TimelineFrame]:
-    """The room's timeline entries with `after_seq < seq (<= upto_seq)` as frames, oldest first,
-    at most `limit`, every message as it is now; an update's target is shown only when its seq
-    is above `visible_after` (else `payload.message` is None). At most five queries."""
-    seqs = Q(room_id=room_id, seq__gt=after_seq)
-    if upto_seq is not None:
-        seqs &= Q(seq__lte=upto_seq)
-    messages = list(Message.objects.filter(seqs).order_by("seq")[:limit])
-    updates = list(MessageUpdate.objects.filter(seqs).order_by("seq")[:limit])
-    entries: list[Message | MessageUpdate] = sorted([*messages, *updates], key=lambda entry: entry.seq)[:limit]
+@dataclass(frozen=True)
+class FramesRequest:
+    """What one socket is owed in one room: `timeline_frames_between`'s arguments."""
+
+    user_id: int
+    room_id: int
+    after_seq: int
+    upto_seq: int
+    limit: int
+
+
+@dataclass(frozen=True)
+class _Window:
+    """A member's slice of a room's timeline: entries with `after_seq < seq (<= upto_seq)`, at
+    most `limit`; an update's target is shown only when its seq is above `visible_after`."""
+
+    room_id: int
+    visible_after: int
+    after_seq: int
+    upto_seq: int | None
+    limit: int
+
+
+@dataclass(frozen=True)
+class _Fetch:
+    """One range read for windows of a room that start close together (see `_fetches`)."""
+
+    room_id: int
+    after_seq: int
+    upto_seq: int | None
+    limit: int
+
+
+def _fetches(windows: Iterable[_Window]) -> list[_Fetch]:
+    """The reads that cover every window exactly: windows of a room are read together while each
+    starts at most L (the group's largest limit) above the group's first start, 2L rows from it.
+    Exact: at most L entries lie between the group's start and a window's (seqs are distinct
+    integers), so the read holds the L entries after each window's start, where there are any."""
+    by_room: dict[int, list[_Window]] = defaultdict(list)
+    for window in windows:
+        by_room[window.room_id].append(window)
+    fetches = []
+    for room_id, group in by_room.items():
+        group.sort(key=lambda w: w.after_seq)
+        first, limit, uppers = group[0].after_seq, 0, []
+        for window in group:
+            if uppers and window.after_seq - first > max(limit, window.limit):
+                fetches.append(_Fetch(room_id, first, None if None in uppers else max(uppers), 2 * limit))
+                first, limit, uppers = window.after_seq, 0, []
+            limit = max(limit, window.limit)
+            uppers.append(window.upto_seq)
+        fetches.append(_Fetch(room_id, first, None if None in uppers else max(uppers), 2 * limit))
+    return fetches
+
+
+def _read(model: type[Message] | type[MessageUpdate], fetches: list[_Fetch]) -> list[Any]:
+    """Every fetch's rows of `model`, in one query (a UNION ALL of the ranges, each ordered and
+    limited)."""
+    parts = []
+    for fetch in fetches:
+        rows = model.objects.filter(room_id=fetch.room_id, seq__gt=fetch.after_seq)
+        if fetch.upto_seq is not None:
+            rows = rows.filter(seq__lte=fetch.upto_seq)
+        parts.append(rows.order_by("seq")[: fetch.limit])
+    if len(parts) == 1:
+        return list(parts[0])
+    return list(parts[0].union(*parts[1:], all=True))
+
+
+def _windows_frames(windows: list[_Window]) -> list[list[TimelineFrame]]:
+    """Each window's timeline entries as frames, oldest first, every message as it is now. At
+    most five queries for any number of windows; a message's frame is built once however many
+    windows show it."""
+    if not windows:
+        return []
+    fetches = _fetches(windows)
+    messages, updates = _read(Message, fetches), _read(MessageUpdate, fetches)
     by_id = {m.pk: m for m in messages}
     missing = {u.message_id for u in updates if u.message_id not in by_id}
     if missing:
         by_id.update((m.pk, m) for m in Message.objects.filter(pk__in=missing))
-    shown = [m for m in by_id.values() if m.seq > visible_after]
+    lowest = {}
+    for window in windows:
+        lowest[window.room_id] = min(window.visible_after, lowest.get(window.room_id, window.visible_after))
+    shown = [m for m in by_id.values() if m.seq > lowest[m.room_id]]
     details = message_details(m.pk for m in shown)
     objects = {m.pk: message_object(m, details) for m in shown}
-    frames = []
-    for entry in entries:
+    # Each room's entries in seq order (a row read by two fetches counts once).
+    entries_of: dict[int, dict[int, Message | MessageUpdate]] = defaultdict(dict)
+    for entry in [*messages, *updates]:
+        entries_of[entry.room_id][entry.seq] = entry
+    timelines = {room_id: sorted(entries.items()) for room_id, entries in entries_of.items()}
+    seqs_of = {room_id: [seq for seq, _ in timeline] for room_id, timeline in timelines.items()}
+    built: dict[tuple[int, bool], TimelineFrame] = {}
+
+    def frame_of(entry: Message | MessageUpdate, visible_after: int) -> TimelineFrame:
         if isinstance(entry, Message):
-            frame = chat_frame(objects[entry.pk])
-            frames.append(TimelineFrame(seq=entry.seq, msg_id=entry.pk, update=False, frame=frame))
-        else:
-            target = objects.get(entry.message_id)
-            frames.append(
-                TimelineFrame(seq=entry.seq, msg_id=entry.message_id, update=True, frame=update_frame(entry, target))
+            key = (entry.seq, True)
+            if key not in built:
+                built[key] = TimelineFrame(
+                    seq=entry.seq, msg_id=entry.pk, update=False, frame=chat_frame(objects[entry.pk])
+                )
+            return built[key]
+        target = by_id.get(entry.message_id)
+        visible = target is not None and target.seq > visible_after
+        key = (entry.seq, visible)
+        if key not in built:
+            frame = update_frame(entry, objects[entry.message_id] if visible else None)
+            built[key] = TimelineFrame(seq=entry.seq, msg_id=entry.message_id, update=True, frame=frame)
+        return built[key]
+
+    answers = []
+    for window in windows:
+        timeline = timelines.get(window.room_id, [])
+        first = bisect.bisect_right(seqs_of.get(window.room_id, []), window.after_seq)
+        upto = window.upto_seq
+        owed = [entry for seq, entry in timeline[first:] if upto is None or seq <= upto][: window.limit]
+        answers.append([frame_of(entry, window.visible_after) for entry in owed])
+    return answers
+
+
+def timeline_frames_for_many(requests: list[FramesRequest]) -> list[list[TimelineFrame]]:
+    """`timeline_frames_between` for many requests at once (a gateway's sockets catching up
+    together after a reconnect storm), one answer per request, in order. At most six queries
+    whatever their number: one for the memberships, then `_windows_frames`."""
+    if not requests:
+        return []
+    pairs = {(r.user_id, r.room_id) for r in requests}
+    memberships = {
+        (m.user_id, m.room_id): m
+        for m in Membership.objects.select_related("room").filter(
+            user_id__in={u for u, _ in pairs}, room_id__in={r for _, r in pairs}
+        )
+        if (m.user_id, m.room_id) in pairs
+    }
+    windows: list[_Window] = []
+    asked: list[int | None] = []
+    for request in requests:
+        membership = memberships.get((request.user_id, request.room_id))
+        if membership is None:  # nothing for a non-member
+            asked.append(None)
+            continue
+        visible_after = history_start_seq(membership=membership)
+        asked.append(len(windows))
+        windows.append(
+            _Window(
+                room_id=request.room_id,
+                visible_after=visible_after,
+                after_seq=max(request.after_seq, visible_after),
+                upto_seq=request.upto_seq,
+                limit=request.limit,
             )
-    return frames
+        )
+    answers = _windows_frames(windows)
+    return [[] if index is None else answers[index] for index in asked]
 
 
 def timeline_frames_between(
@@ -120,17 +246,8 @@ def timeline_frames_between(
     frames and update frames show every message as it is now, an update's target only when the
     member may see it; nothing from before the member may see, nothing for a non-member. At
     most six queries."""
-    membership = Membership.objects.select_related("room").filter(user_id=user_id, room_id=room_id).first()
-    if membership is None:
-        return []
-    visible_after = history_start_seq(membership=membership)
-    return _timeline_frames(
-        room_id=room_id,
-        visible_after=visible_after,
-        after_seq=max(after_seq, visible_after),
-        upto_seq=upto_seq,
-        limit=limit,
-    )
+    request = FramesRequest(user_id=user_id, room_id=room_id, after_seq=after_seq, upto_seq=upto_seq, limit=limit)
+    return timeline_frames_for_many([request])[0]
 
 
 @dataclass(frozen=True)
@@ -149,13 +266,14 @@ def room_events(*, user_id: int, room_id: int, after_seq: int, limit: int) -> Ev
     membership = membership_get_for_member(user_id=user_id, room_id=room_id)
     visible_after = history_start_seq(membership=membership)
     last_seq = membership.room.last_seq
-    frames = _timeline_frames(
+    window = _Window(
         room_id=room_id,
         visible_after=visible_after,
         after_seq=max(after_seq, visible_after),
         upto_seq=last_seq,
         limit=limit + 1,
     )
+    frames = _windows_frames([window])[0]
     return EventsPage(events=[f.frame for f in frames[:limit]], last_seq=last_seq, has_more=len(frames) > limit)
 
 

@@ -13,8 +13,8 @@ from django.db import OperationalError, connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
+from chatproject.coalescer import Coalescer
 from gateway import services
-from gateway.handshakes import Coalescer
 from gateway.services import ClosedSocket, OpenedSocket, SocketRequest
 from meta import services as meta_services
 from meta.models import User
