@@ -174,11 +174,11 @@ def _windows_frames(windows: list[_Window]) -> list[list[TimelineFrame]]:
         entries_of[entry.room_id][entry.seq] = entry
     timelines = {room_id: sorted(entries.items()) for room_id, entries in entries_of.items()}
     seqs_of = {room_id: [seq for seq, _ in timeline] for room_id, timeline in timelines.items()}
-    built: dict[tuple[int, bool], TimelineFrame] = {}
+    built: dict[tuple[int, int, bool], TimelineFrame] = {}  # (room, seq, target shown): its frame
 
     def frame_of(entry: Message | MessageUpdate, visible_after: int) -> TimelineFrame:
         if isinstance(entry, Message):
-            key = (entry.seq, True)
+            key = (entry.room_id, entry.seq, True)
             if key not in built:
                 built[key] = TimelineFrame(
                     seq=entry.seq, msg_id=entry.pk, update=False, frame=chat_frame(objects[entry.pk])
@@ -186,7 +186,7 @@ def _windows_frames(windows: list[_Window]) -> list[list[TimelineFrame]]:
             return built[key]
         target = by_id.get(entry.message_id)
         visible = target is not None and target.seq > visible_after
-        key = (entry.seq, visible)
+        key = (entry.room_id, entry.seq, visible)
         if key not in built:
             frame = update_frame(entry, objects[entry.message_id] if visible else None)
             built[key] = TimelineFrame(seq=entry.seq, msg_id=entry.message_id, update=True, frame=frame)

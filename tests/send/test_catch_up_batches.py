@@ -4,6 +4,7 @@ it is answered alone, in a fixed number of queries whatever the batch's size."""
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from collections.abc import Callable
 
@@ -53,8 +54,9 @@ def _frames(frames: list) -> list[tuple[int, int, bool, dict]]:
 def test_a_batch_answers_each_request_as_it_is_answered_alone(group: Group, make_user: Callable[..., User]) -> None:
     late = _busy(group, make_user)
     other = room_create(actor=group.alice, name="Other", is_group=True, member_ids=[group.bob.pk])
-    for i in range(5):
-        sent(group, group.alice, f"elsewhere {i}")  # more of the first room
+    elsewhere = dataclasses.replace(group, room=other)
+    for i in range(12):  # the same seqs in another room: a frame is its room's
+        sent(elsewhere, group.bob if i % 2 else group.alice, f"elsewhere {i}")
     readers = [group.owner, group.alice, group.bob, group.outsider, *late]
     last = group.room.__class__.objects.get(pk=group.room.pk).last_seq
     rng = random.Random(11)
