@@ -12,39 +12,14 @@ import pytest
 from django.urls import get_resolver
 
 from chatproject.asgi_handler import OneHopASGIHandler
+from tests.support.asgi import asgi_request
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 async def request(handler: OneHopASGIHandler, path: str) -> tuple[int, dict[str, Any]]:
-    sent: list[dict[str, Any]] = []
-    incoming = [{"type": "http.request", "body": b"", "more_body": False}]
-
-    async def receive() -> dict[str, Any]:
-        if incoming:
-            return incoming.pop()
-        await asyncio.sleep(3600)
-        return {"type": "http.disconnect"}
-
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "headers": [(b"host", b"localhost")],
-        "client": ("127.0.0.1", 5000),
-        "server": ("127.0.0.1", 8000),
-    }
-    await handler(scope, receive, send)
-    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
-    return sent[0]["status"], orjson.loads(body)
+    status, _headers, body = await asgi_request(handler, path)
+    return status, orjson.loads(body)
 
 
 async def test_a_request_gets_the_envelope_and_its_thread_goes_back_to_the_pool():

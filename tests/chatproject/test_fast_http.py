@@ -4,7 +4,6 @@ body), and every other request handed to Django."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
@@ -17,6 +16,7 @@ from chatproject.http_limits import BodyLimitMiddleware
 from meta.tokens import access_token_for_user
 from registry import services
 from tests.observability.conftest import sample
+from tests.support.asgi import Reply, asgi_request
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -24,39 +24,9 @@ PATH = "/registry/gateway/available"
 ROUTE = {"method": "GET", "route": PATH, "status": "2xx"}
 
 
-def call(
-    app: Any, *, query: str = "", method: str = "GET", headers: list[tuple[bytes, bytes]] | None = None
-) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
-    sent: list[dict[str, Any]] = []
-    incoming = [{"type": "http.request", "body": b"", "more_body": False}]
-
-    async def receive() -> dict[str, Any]:
-        if incoming:
-            return incoming.pop()
-        await asyncio.sleep(3600)
-        return {"type": "http.disconnect"}
-
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "http",
-        "path": PATH,
-        "raw_path": PATH.encode(),
-        "query_string": query.encode(),
-        "root_path": "",
-        "headers": [(b"host", b"localhost"), (b"x-request-id", b"req-1"), *(headers or [])],
-        "client": ("127.0.0.1", 5000),
-        "server": ("127.0.0.1", 8000),
-    }
-    async_to_sync(app)(scope, receive, send)
-    start = sent[0]
-    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
-    return start["status"], sorted((name.lower(), value) for name, value in start["headers"]), body
+def call(app: Any, **request: Any) -> Reply:
+    headers = [(b"x-request-id", b"req-1"), *request.pop("headers", [])]
+    return async_to_sync(asgi_request)(app, PATH, headers=headers, **request)
 
 
 @pytest.fixture
@@ -83,7 +53,7 @@ def gateways(settings: Any, make_user: Any) -> Any:
     return user
 
 
-def django_reply(**request: Any) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+def django_reply(**request: Any) -> Reply:
     return call(BodyLimitMiddleware(asgi.django_asgi_app), **request)
 
 
@@ -139,6 +109,7 @@ def test_the_access_log_and_the_duration_metric_see_a_fast_reply_once(
         ("", "GET", [(b"accept", b"text/html")]),
         ("", "GET", [(b"accept", b"application/json; indent=4")]),
         ("", "GET", [(b"host", b"evil.example")]),
+        ("", "GET", [(b"accept", b"application/json"), (b"accept", b"text/html")]),
         ("", "GET", [(b"content-length", b"3")]),
     ],
 )
