@@ -11,11 +11,13 @@ channels of `chatproject.bus`.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections import defaultdict
 from typing import Any
 
 from channels_redis.core import RedisChannelLayer
+from redis.exceptions import NoScriptError
 
 # KEYS: the channels' keys; ARGV: their messages, their capacities, then the time now and the
 # expiry. Returns the positions (1-based) of the channels that were full.
@@ -35,6 +37,8 @@ for i = 1, n do
 end
 return full
 """
+# Redis names a script by its SHA-1 digest (EVALSHA), nothing to do with security.
+_SEND_SHA = hashlib.sha1(_SEND_LUA.encode(), usedforsecurity=False).hexdigest()
 
 
 def batches_supported(layer: Any) -> bool:
@@ -55,6 +59,10 @@ async def send_batch(layer: RedisChannelLayer, messages: dict[str, dict[str, Any
         args: list[Any] = [layer.serialize(messages[channel]) for channel in channels]
         args += [layer.get_capacity(channel) for channel in channels]
         args += [repr(time.time()), int(layer.expiry)]
-        positions = await layer.connection(index).eval(_SEND_LUA, len(keys), *keys, *args)
+        connection = layer.connection(index)
+        try:  # the script by its digest; sent whole only when the server does not hold it yet
+            positions = await connection.evalsha(_SEND_SHA, len(keys), *keys, *args)
+        except NoScriptError:
+            positions = await connection.eval(_SEND_LUA, len(keys), *keys, *args)
         full += [channels[int(position) - 1] for position in positions or []]
     return full

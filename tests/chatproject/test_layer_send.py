@@ -48,3 +48,15 @@ async def test_a_full_channel_is_reported_and_the_others_still_get_theirs():
 async def test_a_process_local_channel_is_refused():
     with pytest.raises(ValueError, match="plain channel"):
         await send_batch(layer(), {"gateway.a!abc": {"type": "x"}})
+
+
+async def test_a_server_that_forgot_the_script_is_sent_it_again():
+    redis = layer()
+    try:
+        assert await send_batch(redis, {"gateway.a": {"type": "sync", "users": [1]}}) == []
+        await redis.connection(0).script_flush()  # a restarted Redis holds no scripts
+        assert await send_batch(redis, {"gateway.a": {"type": "sync", "users": [2]}}) == []
+        assert await redis.receive("gateway.a") == {"type": "sync", "users": [1]}
+        assert await redis.receive("gateway.a") == {"type": "sync", "users": [2]}
+    finally:
+        await redis.flush()
