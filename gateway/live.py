@@ -35,6 +35,8 @@ from send import reading
 
 logger = logging.getLogger(__name__)
 
+GRACE_BATCH_SECONDS = 0.2  # how late an end of grace may be checked, to be checked with others
+
 MEMBERS_CACHE_SECONDS = 5.0
 TYPING_EVERY_SECONDS = 1.0
 
@@ -46,6 +48,8 @@ class LiveState:
         self._typing_at: dict[tuple[int, int], float] = {}
         self._members: dict[int, tuple[float, list[int]]] = {}
         self._presence: dict[int, bool] = {}  # user → online, changes not yet sent
+        self._grace_ends: dict[int, float] = {}  # user → when their grace period ends (monotonic)
+        self._grace_loop: asyncio.AbstractEventLoop | None = None  # where `_end_graces` runs
 
     def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         self._spawn(coro)
@@ -109,13 +113,36 @@ class LiveState:
 
     def went_away(self, user_id: int) -> None:
         """The user's last socket in the cluster closed: offline after the grace period, if no
-        socket opened again."""
-        self.spawn(self._offline_after_grace(user_id))
+        socket opened again. Grace periods that end within GRACE_BATCH_SECONDS of each other
+        are checked together, in one query: a gateway's thousands of clients gone at once were a
+        query each, ten seconds later, in the middle of their reconnect storm."""
+        self._grace_ends[user_id] = time.monotonic() + settings.PRESENCE_OFFLINE_GRACE_SECONDS
+        loop = asyncio.get_running_loop()
+        if self._grace_loop is not loop:
+            self._grace_loop = loop
+            self.spawn(self._end_graces(loop))
 
-    async def _offline_after_grace(self, user_id: int) -> None:
-        await asyncio.sleep(settings.PRESENCE_OFFLINE_GRACE_SECONDS)
-        if await off_loop(presence.user_offline)(user_id=user_id):
-            self._presence[user_id] = False
+    async def _end_graces(self, loop: asyncio.AbstractEventLoop) -> None:
+        try:
+            while self._grace_ends and self._grace_loop is loop:
+                now = time.monotonic()
+                first = min(self._grace_ends.values())
+                if first > now:
+                    await asyncio.sleep(first - now + GRACE_BATCH_SECONDS)
+                    continue
+                due = [user_id for user_id, end in self._grace_ends.items() if end <= now]
+                for user_id in due:
+                    del self._grace_ends[user_id]
+                try:
+                    gone = await off_loop(presence.users_offline)(user_ids=due)
+                except Exception:
+                    logger.warning("could not check the presence of %d users", len(due), exc_info=True)
+                    continue
+                for user_id in gone:
+                    self._presence[user_id] = False
+        finally:
+            if self._grace_loop is loop:
+                self._grace_loop = None
 
     async def flush_presence(self) -> None:
         if not self._presence:

@@ -49,9 +49,10 @@ def users_sockets_closed(*, user_ids: Iterable[int]) -> set[int]:
     return gone
 
 
-def user_offline(*, user_id: int) -> bool:
-    """At the end of the grace period: True when no socket of the user opened since."""
-    return not directory().user_ids_online(user_ids=[user_id])
+def users_offline(*, user_ids: list[int]) -> set[int]:
+    """At the end of their grace periods: those of `user_ids` with no socket opened since. One
+    query for any number."""
+    return set(user_ids) - directory().user_ids_online(user_ids=user_ids)
 
 
 def presence_frames(*, changes: dict[int, bool]) -> list[Item]:

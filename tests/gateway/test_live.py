@@ -11,6 +11,8 @@ import pytest
 from channels.db import database_sync_to_async
 from django.utils import timezone
 
+from gateway import presence
+from gateway.live import LiveState
 from meta.models import Membership, User
 from registry import services as registry_services
 from tests.gateway.test_consumer import make_group, make_user, post, send_text, wait_for
@@ -269,3 +271,24 @@ async def test_the_members_list_shows_when_an_offline_user_was_last_seen(connect
 
 async def _is(awaitable, value) -> bool:
     return await awaitable == value
+
+
+async def test_the_ends_of_grace_periods_close_together_are_checked_in_one_query(settings, monkeypatch):
+    settings.PRESENCE_OFFLINE_GRACE_SECONDS = 0.1
+    checked: list[list[int]] = []
+
+    def users_offline(*, user_ids: list[int]) -> set[int]:
+        checked.append(sorted(user_ids))
+        return {u for u in user_ids if u != 7}  # 7 opened a socket again meanwhile
+
+    monkeypatch.setattr(presence, "users_offline", users_offline)
+    tasks: list[asyncio.Task[None]] = []
+    live = LiveState(spawn=lambda coro: tasks.append(asyncio.ensure_future(coro)))
+    for user_id in range(1, 501):
+        live.went_away(user_id)
+    await asyncio.sleep(0.05)
+    live.went_away(1000)  # a little later: still within the same check
+    await asyncio.wait_for(asyncio.gather(*tasks), timeout=3)
+    assert checked == [[*range(1, 501), 1000]]
+    assert len(tasks) == 1
+    assert live._presence == {u: False for u in [*range(1, 501), 1000] if u != 7}
