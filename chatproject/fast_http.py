@@ -108,11 +108,20 @@ def _host_allowed(host: str | None) -> bool:
     return bool(domain) and validate_host(domain, allowed)
 
 
+def _secure_elsewhere(headers: dict[str, str]) -> bool:
+    """Django would treat the request as secure (a proxy's header says so), or redirect it."""
+    proxy_header = settings.SECURE_PROXY_SSL_HEADER
+    if proxy_header and proxy_header[0].removeprefix("HTTP_").replace("_", "-").lower() in headers:
+        return True
+    return bool(settings.SECURE_SSL_REDIRECT)
+
+
 def _plain_get(scope: Scope, headers: dict[str, str]) -> bool:
     """A GET over plain HTTP with no body, to an allowed host, asking for JSON."""
     return (
         scope.get("method") == "GET"
         and scope.get("scheme", "http") == "http"
+        and not _secure_elsewhere(headers)
         and "transfer-encoding" not in headers
         and headers.get("content-length", "0") == "0"
         and not settings.USE_X_FORWARDED_HOST

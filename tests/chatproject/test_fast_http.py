@@ -126,3 +126,20 @@ def test_a_failed_choice_is_answered_by_django_in_the_envelope(settings: Any, en
     status, _, body = call(asgi.application, query="user_id=5")
     assert (status, body) == (503, b'{"code":503,"msg":"no gateway is available"}')
     assert entered_django == [PATH]
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "headers"),
+    [
+        ("SECURE_SSL_REDIRECT", True, []),
+        ("SECURE_PROXY_SSL_HEADER", ("HTTP_X_FORWARDED_PROTO", "https"), [(b"x-forwarded-proto", b"https")]),
+    ],
+)
+def test_a_request_django_would_redirect_or_treat_as_secure_is_django_s(
+    gateways: Any, entered_django: list[str], settings: Any, setting: str, value: Any, headers: list[Any]
+) -> None:
+    setattr(settings, setting, value)
+    settings.SECURE_HSTS_SECONDS = 3600
+    fast = call(asgi.application, headers=headers)
+    assert entered_django == [PATH]
+    assert fast[0] == django_reply(headers=headers)[0]
