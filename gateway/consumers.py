@@ -41,6 +41,11 @@ from send.positions import device_id_valid
 
 logger = logging.getLogger(__name__)
 
+# A socket remembers, for a few seconds, the rooms its `read` and `typing` frames were refused
+# for: a client repeating such a frame costs no query each time (it still gets its error).
+REFUSAL_SECONDS = 5.0
+REFUSALS_REMEMBERED = 16
+
 
 class ChatConsumer(AsyncWebsocketConsumer):
     """One socket: authenticates the handshake, hands the socket to the delivery engine, and
@@ -49,6 +54,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     connection: Connection | None = None
     engine: DeliveryEngine
+    # room → (until, code, msg): created at the first refusal (most sockets never have one).
+    _refusals: dict[int, tuple[float, int, str]] | None = None
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         """Channels' loop, for a consumer with no channel layer (no channel per socket: the
@@ -265,10 +272,20 @@ class ChatConsumer(AsyncWebsocketConsumer):
             live.spawn(live.typing(user_id=connection.user_id, room_id=room_id))
 
     async def _room_last_seq(self, connection: Connection, room_id: int) -> int | None:
-        """The room's last seq for a member; None after an `error` frame (403/404)."""
+        """The room's last seq for a member; None after an `error` frame (403/404). A refusal
+        stands for REFUSAL_SECONDS, unless the socket is written a frame of that room meanwhile
+        (the user joined it)."""
+        now = time.monotonic()
+        refused = self._refusals.get(room_id) if self._refusals else None
+        if refused is not None and refused[0] > now and room_id not in connection.rooms:
+            await self._error(connection, refused[1], refused[2])
+            return None
         try:
             return await off_loop(services.room_last_seq)(user_id=connection.user_id, room_id=room_id)
         except ApplicationError as error:
+            if self._refusals is None or len(self._refusals) >= REFUSALS_REMEMBERED:
+                self._refusals = {}
+            self._refusals[room_id] = (now + REFUSAL_SECONDS, error.status, error.msg)
             await self._error(connection, error.status, error.msg)
             return None
 

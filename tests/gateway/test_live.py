@@ -12,6 +12,7 @@ from channels.db import database_sync_to_async
 from django.utils import timezone
 
 from gateway import presence
+from gateway import services as gateway_services
 from gateway.live import LiveState
 from meta.models import Membership, User
 from registry import services as registry_services
@@ -188,6 +189,27 @@ async def test_typing_reaches_the_others_once_a_second_and_not_the_typist(connec
     await asyncio.sleep(1.0)
     await a2.send({"type": "typing", "room_id": room_id})
     assert (await b.frame())["type"] == "typing"
+
+
+async def test_a_repeated_refusal_costs_no_query_and_still_gets_its_error(connect, monkeypatch):
+    alice, bob, eve = await make_user("alice"), await make_user("bob"), await make_user("eve")
+    room_id = await make_group(alice, bob)
+    asked: list[int] = []
+    room_last_seq = gateway_services.room_last_seq
+
+    def counting(*, user_id: int, room_id: int) -> int:
+        asked.append(room_id)
+        return room_last_seq(user_id=user_id, room_id=room_id)
+
+    monkeypatch.setattr(gateway_services, "room_last_seq", counting)
+    e = await connect(eve)
+    for frame in ({"type": "typing", "room_id": room_id}, {"type": "read", "room_id": room_id, "seq": 1}) * 3:
+        await e.send(frame)
+        assert (await e.frame())["payload"]["code"] == 403
+    assert asked == [room_id]
+    await e.send({"type": "typing", "room_id": room_id + 1000})
+    assert (await e.frame())["payload"]["code"] == 404
+    assert asked == [room_id, room_id + 1000]
 
 
 async def test_typing_in_a_room_one_is_not_in_is_refused_and_big_rooms_get_none(connect, settings):
