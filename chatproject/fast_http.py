@@ -108,12 +108,13 @@ def _host_allowed(host: str | None) -> bool:
     return bool(domain) and validate_host(domain, allowed)
 
 
-def _secure_elsewhere(headers: dict[str, str]) -> bool:
-    """Django would treat the request as secure (a proxy's header says so), or redirect it."""
+def _django_would_differ(headers: dict[str, str]) -> bool:
+    """Settings under which Django's middleware answers otherwise: it would treat the request as
+    secure (a proxy's header says so), redirect it to HTTPS, or check its User-Agent."""
     proxy_header = settings.SECURE_PROXY_SSL_HEADER
     if proxy_header and proxy_header[0].removeprefix("HTTP_").replace("_", "-").lower() in headers:
         return True
-    return bool(settings.SECURE_SSL_REDIRECT)
+    return bool(settings.SECURE_SSL_REDIRECT or settings.DISALLOWED_USER_AGENTS)
 
 
 def _plain_get(scope: Scope, headers: dict[str, str]) -> bool:
@@ -121,7 +122,7 @@ def _plain_get(scope: Scope, headers: dict[str, str]) -> bool:
     return (
         scope.get("method") == "GET"
         and scope.get("scheme", "http") == "http"
-        and not _secure_elsewhere(headers)
+        and not _django_would_differ(headers)
         and "transfer-encoding" not in headers
         and headers.get("content-length", "0") == "0"
         and not settings.USE_X_FORWARDED_HOST

@@ -5,6 +5,7 @@ body), and every other request handed to Django."""
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 import pytest
@@ -133,9 +134,10 @@ def test_a_failed_choice_is_answered_by_django_in_the_envelope(settings: Any, en
     [
         ("SECURE_SSL_REDIRECT", True, []),
         ("SECURE_PROXY_SSL_HEADER", ("HTTP_X_FORWARDED_PROTO", "https"), [(b"x-forwarded-proto", b"https")]),
+        ("DISALLOWED_USER_AGENTS", [re.compile("^curl/")], [(b"user-agent", b"curl/8.5")]),
     ],
 )
-def test_a_request_django_would_redirect_or_treat_as_secure_is_django_s(
+def test_a_request_django_s_middleware_would_answer_otherwise_is_django_s(
     gateways: Any, entered_django: list[str], settings: Any, setting: str, value: Any, headers: list[Any]
 ) -> None:
     setattr(settings, setting, value)
