@@ -118,7 +118,8 @@ def _django_would_differ(headers: dict[str, str]) -> bool:
 
 
 def _plain_get(scope: Scope, headers: dict[str, str]) -> bool:
-    """A GET over plain HTTP with no body, to an allowed host, asking for JSON."""
+    """A GET over plain HTTP with no body, to an allowed host, asking for JSON, under settings
+    with which Django's middleware answers it as `FastRoutes` does."""
     return (
         scope.get("method") == "GET"
         and scope.get("scheme", "http") == "http"
@@ -161,38 +162,36 @@ class FastRoutes:
             await self.app(scope, receive, send)
             return
         request_id = request_id_for(headers.get("x-request-id", ""))
-        token = request_id_var.set(request_id)
+        token = request_id_var.set(request_id)  # on the log lines of the work and the access log
         try:
-            data = await self.run_sync(_in_request_thread(work, contextvars.copy_context()))
-        except Exception:
-            logger.debug("handing %s to Django", scope["path"], exc_info=True)
+            try:
+                data = await self.run_sync(_in_request_thread(work, contextvars.copy_context()))
+            except Exception:
+                logger.debug("handing %s to Django", scope["path"], exc_info=True)
+                data = None
+            if data is not None:
+                await _reply(send, data, allow=route.allow, request_id=request_id)
+                full_path = scope["path"] + (f"?{query}" if query else "")
+                seconds = time.perf_counter() - started
+                route_label = self._labels[scope["path"]]
+                request_observed(method="GET", full_path=full_path, route=route_label, status=200, seconds=seconds)
+        finally:
+            request_id_var.reset(token)
+        if data is None:  # the work failed: Django answers, as it would have from the start
             await self.app(scope, receive, send)
-            return
-        finally:
-            request_id_var.reset(token)
-        body = _json({"code": 0, "msg": "ok", "data": data})
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 200,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"allow", route.allow.encode()),
-                    *security_headers(),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"x-request-id", request_id.encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
-        full_path = scope["path"] + (f"?{query}" if query else "")
-        token = request_id_var.set(request_id)
-        try:
-            route_label = self._labels[scope["path"]]
-            seconds = time.perf_counter() - started
-            request_observed(method="GET", full_path=full_path, route=route_label, status=200, seconds=seconds)
-        finally:
-            request_id_var.reset(token)
+
+
+async def _reply(send: Send, data: dict[str, Any], *, allow: str, request_id: str) -> None:
+    body = _json({"code": 0, "msg": "ok", "data": data})
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"allow", allow.encode()),
+        *security_headers(),
+        (b"content-length", str(len(body)).encode()),
+        (b"x-request-id", request_id.encode()),
+    ]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 def _json(body: dict[str, Any]) -> bytes:
