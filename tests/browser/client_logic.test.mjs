@@ -887,6 +887,15 @@ describe('ChatSocket', () => {
   const settle = async () => {
     for (let i = 0; i < 5; i += 1) await Promise.resolve();
   };
+  // The next attempt opens `ms` from now, not a millisecond earlier: then `sockets` are open.
+  const nextAttemptAfter = async (ms, sockets) => {
+    mock.timers.tick(ms - 1);
+    await settle();
+    assert.equal(FakeWebSocket.instances.length, sockets - 1);
+    mock.timers.tick(1);
+    await settle();
+    assert.equal(FakeWebSocket.instances.length, sockets);
+  };
 
   test('opens the gateway the registry names, in ack mode, with the token as subprotocol', async () => {
     registryAnswers.push({ ws_url: 'ws://10.0.0.7:8085/api/ws' });
@@ -991,20 +1000,10 @@ describe('ChatSocket', () => {
     await settle();
     FakeWebSocket.instances[0].serverCloses(1006);
     assert.deepEqual(events.at(-1), ['status', 'offline', 'Connection lost. Retrying in 1 s…']);
-    mock.timers.tick(249); // attempt 0: 500 ms ceiling, random 0.5 -> 250 ms
-    await settle();
-    assert.equal(FakeWebSocket.instances.length, 1);
-    mock.timers.tick(1);
-    await settle();
-    assert.equal(FakeWebSocket.instances.length, 2);
+    await nextAttemptAfter(250, 2); // attempt 0: 500 ms ceiling, random 0.5 -> 250 ms
     assert.equal(api.registryCalls, 2);
     FakeWebSocket.instances[1].serverCloses(1013); // refused: not a gateway
-    mock.timers.tick(499); // attempt 1: 1000 ms ceiling -> 500 ms
-    await settle();
-    assert.equal(FakeWebSocket.instances.length, 2);
-    mock.timers.tick(1);
-    await settle();
-    assert.equal(FakeWebSocket.instances.length, 3);
+    await nextAttemptAfter(500, 3); // attempt 1: 1000 ms ceiling -> 500 ms
     // A welcome resets the back-off.
     FakeWebSocket.instances[2].serverSends(WELCOME);
     FakeWebSocket.instances[2].serverCloses(1006);
@@ -1020,20 +1019,10 @@ describe('ChatSocket', () => {
     FakeWebSocket.instances[0].serverSends(WELCOME);
     FakeWebSocket.instances[0].serverCloses(1012);
     assert.deepEqual(events.at(-1), ['status', 'offline', 'The chat server restarted. Retrying in 1 s…']);
-    mock.timers.tick(499); // restart jitter: up to 1000 ms, random 0.5 -> 500 ms
-    await settle();
-    assert.equal(FakeWebSocket.instances.length, 1);
-    mock.timers.tick(1);
-    await settle();
-    assert.equal(FakeWebSocket.instances.length, 2);
+    await nextAttemptAfter(500, 2); // restart jitter: up to 1000 ms, random 0.5 -> 500 ms
     assert.equal(api.registryCalls, 2);
     FakeWebSocket.instances[1].serverCloses(1012); // again, before any welcome: back off
-    mock.timers.tick(499); // attempt 1: 1000 ms ceiling -> 500 ms
-    await settle();
-    assert.equal(FakeWebSocket.instances.length, 2);
-    mock.timers.tick(1);
-    await settle();
-    assert.equal(FakeWebSocket.instances.length, 3);
+    await nextAttemptAfter(500, 3); // attempt 1: 1000 ms ceiling -> 500 ms
   });
 
   test('no gateway alive (503) is retried with back-off too', async () => {
@@ -1042,12 +1031,7 @@ describe('ChatSocket', () => {
     await settle();
     assert.equal(FakeWebSocket.instances.length, 0);
     assert.deepEqual(events.at(-1), ['status', 'offline', 'No chat gateway is available. Retrying in 1 s…']);
-    mock.timers.tick(249);
-    await settle();
-    assert.equal(FakeWebSocket.instances.length, 0);
-    mock.timers.tick(1);
-    await settle();
-    assert.equal(FakeWebSocket.instances.length, 1);
+    await nextAttemptAfter(250, 1);
   });
 
   test('a refused token (4401) is renewed and the socket reopened with the new one', async () => {
