@@ -206,27 +206,22 @@ class Driver:
     ) -> tuple[ServerProcess, dict[str, ServerProcess]]:
         """A send process (with the registry) and gateways on `server`, each appended to
         `started` once running (the caller stops them); `env` goes to every one of them."""
-        send = await asyncio.to_thread(
-            start_server,
-            name=send_id,
-            argv=self._serve_argv(server),
-            env=self._cluster_env(CHAT_ROLES="send,meta,registry", SEND_INSTANCE_ID=send_id, **env),
-            log_dir=self.log_dir,
-        )
-        started.append(send)
 
-        async def gateway(gateway_id: str) -> ServerProcess:
+        async def start(name: str, **roles: str) -> ServerProcess:
             process = await asyncio.to_thread(
                 start_server,
-                name=gateway_id,
+                name=name,
                 argv=self._serve_argv(server),
-                env=self._cluster_env(CHAT_ROLES="gateway", GATEWAY_ID=gateway_id, **env),
+                env=self._cluster_env(**roles, **env),
                 log_dir=self.log_dir,
             )
             started.append(process)
             return process
 
-        processes = await asyncio.gather(*(gateway(gateway_id) for gateway_id in gateway_ids))
+        send = await start(send_id, CHAT_ROLES="send,meta,registry", SEND_INSTANCE_ID=send_id)
+        processes = await asyncio.gather(
+            *(start(gateway_id, CHAT_ROLES="gateway", GATEWAY_ID=gateway_id) for gateway_id in gateway_ids)
+        )
         return send, dict(zip(gateway_ids, processes, strict=True))
 
     async def wait_registered(self, http: HttpPool, gateway_ids: list[str]) -> None:
