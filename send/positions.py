@@ -20,8 +20,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, OuterRef, Subquery, Value
-from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from chatproject.exceptions import InvalidInput
@@ -41,12 +39,10 @@ class RoomPosition:
     joined_seq: int
 
 
-def _memberships(*, device: int | None):
-    rows = Membership.objects.all()
-    if device is None:
-        return rows.annotate(start=Greatest("acked_seq", "joined_seq"))
-    device_seq = DevicePosition.objects.filter(device_id=device, room_id=OuterRef("room_id")).values("acked_seq")[:1]
-    return rows.annotate(start=Greatest(Coalesce(Subquery(device_seq), Value(0)), F("joined_seq")))
+def _position(*, room_id: int, seen: int, joined: int, last_seq: int) -> RoomPosition:
+    """The one rule: owed what lies above what was confirmed (`seen`: the member's, or their
+    device's), never anything from before the join."""
+    return RoomPosition(room_id=room_id, start=max(seen, joined), last_seq=last_seq, joined_seq=joined)
 
 
 def positions_for_users(*, user_ids: Iterable[int]) -> dict[int, dict[int, RoomPosition]]:
@@ -55,28 +51,18 @@ def positions_for_users(*, user_ids: Iterable[int]) -> dict[int, dict[int, RoomP
     result: dict[int, dict[int, RoomPosition]] = {u: {} for u in ids}
     if not ids:
         return result
-    rows = (
-        _memberships(device=None)
-        .filter(user_id__in=ids)
-        .values_list("user_id", "room_id", "start", "room__last_seq", "joined_seq")
+    rows = Membership.objects.filter(user_id__in=ids).values_list(
+        "user_id", "room_id", "acked_seq", "joined_seq", "room__last_seq"
     )
-    for user_id, room_id, start, last_seq, joined_seq in rows:
-        result[user_id][room_id] = RoomPosition(room_id=room_id, start=start, last_seq=last_seq, joined_seq=joined_seq)
+    for user_id, room_id, acked, joined, last_seq in rows:
+        result[user_id][room_id] = _position(room_id=room_id, seen=acked, joined=joined, last_seq=last_seq)
     return result
 
 
 def positions_for_socket(*, user_id: int, device: int | None) -> dict[int, RoomPosition]:
     """A socket's position in every room of its user: the device's own with a device, the
-    user's without. One query."""
-    rows = (
-        _memberships(device=device)
-        .filter(user_id=user_id)
-        .values_list("room_id", "start", "room__last_seq", "joined_seq")
-    )
-    return {
-        room_id: RoomPosition(room_id=room_id, start=start, last_seq=last_seq, joined_seq=joined_seq)
-        for room_id, start, last_seq, joined_seq in rows
-    }
+    user's without. Two queries (`positions_for_sockets` of one socket)."""
+    return positions_for_sockets(sockets=[(user_id, device)])[(user_id, device)]
 
 
 def positions_for_sockets(
@@ -104,8 +90,7 @@ def positions_for_sockets(
     for user_id, room_id, acked, joined, last_seq in rows:
         for device in by_user[user_id]:
             seen = acked if device is None else device_seqs[device].get(room_id, 0)
-            position = RoomPosition(room_id=room_id, start=max(seen, joined), last_seq=last_seq, joined_seq=joined)
-            result[(user_id, device)][room_id] = position
+            result[(user_id, device)][room_id] = _position(room_id=room_id, seen=seen, joined=joined, last_seq=last_seq)
     return result
 
 
@@ -145,7 +130,7 @@ def positions_for_members(*, keys: Sequence[tuple[int, int, int | None]]) -> lis
             continue
         acked, joined, last_seq = row
         seen = acked if device is None else device_seqs.get((device, room_id), 0)
-        answers.append(RoomPosition(room_id=room_id, start=max(seen, joined), last_seq=last_seq, joined_seq=joined))
+        answers.append(_position(room_id=room_id, seen=seen, joined=joined, last_seq=last_seq))
     return answers
 
 
