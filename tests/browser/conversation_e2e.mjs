@@ -130,12 +130,14 @@ try {
   step('bob opens Trip: the divider above alice’s message; the badges go on both tabs');
   await roomButton(b, TRIP).click();
   await bubble(b, HELLO).waitFor();
-  const divider = b.locator('#messages li.divider');
-  await divider.waitFor();
-  result.bob_divider = {
-    text: await divider.textContent(),
-    before: await divider.evaluate((node) => node.nextElementSibling?.querySelector('.text')?.textContent ?? null),
-  };
+  await b.locator('#messages li.divider').waitFor();
+  // Read the divider and its neighbour in one page task: opening a room draws it from what is
+  // held, then again from the fetched page, and a handle taken between the two would point at the
+  // first drawing's divider, detached and with no neighbour.
+  result.bob_divider = await b.evaluate(() => {
+    const node = document.querySelector('#messages li.divider');
+    return { text: node?.textContent ?? null, before: node?.nextElementSibling?.querySelector('.text')?.textContent ?? null };
+  });
   result.bob_badges_after_open = await roomButton(b, TRIP).locator('.badge').count();
   await roomButton(b2, TRIP).locator('.badge').waitFor({ state: 'detached' });
   result.bob_tab2_badges_after = await roomButton(b2, TRIP).locator('.badge').count();
