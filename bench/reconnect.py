@@ -200,6 +200,9 @@ async def storm(
 def summary(finished: list[dict[str, Any]], **about: Any) -> dict[str, Any]:
     """The workers' `roam_finish` answers merged into the phase's row."""
     delays = sorted(d for part in finished for d in part["delays"])
+    spent = [(sum(one.values()), one) for part in finished for one in part.get("spent", [])]
+    slowest = max(spent, key=lambda pair: pair[0], default=(0.0, {}))[1]
+    phases = sorted({name for _total, one in spent for name in one})
     moved = sum(part["moved"] for part in finished)
     errors: dict[str, int] = {}
     for part in finished:
@@ -223,6 +226,10 @@ def summary(finished: list[dict[str, Any]], **about: Any) -> dict[str, Any]:
         "reconnect_p50_s": round(statistics.median(delays), 2) if delays else None,
         "reconnect_p99_s": round(percentile(delays, 99), 2) if delays else None,
         "attempts": total("attempts"),
+        # Where the moved clients' time went between the kill and their welcome: the mean seconds
+        # per phase (bench/roaming.py PHASES, and `detecting` the socket's loss), and the slowest's.
+        "spent_mean_s": {name: round(statistics.fmean(one[name] for _total, one in spent), 2) for name in phases},
+        "spent_slowest_s": {name: round(value, 2) for name, value in slowest.items()},
         "send_rate": about["rate"],
         "messages": about["messages"],
         "send_errors": about["send_errors"],
@@ -288,7 +295,9 @@ def details(results: dict[str, Any]) -> list[str]:
         f"(connected in {row['connect_s']} s: {spread}); {row['killed']} SIGKILLed with "
         f"{row['on_killed_gateway']:,}, {row['messages']:,} messages sent at {row['send_rate']:g}/s "
         f"({row['send_errors']} failed); back p50 {row['reconnect_p50_s']} s, p99 {row['reconnect_p99_s']} s, "
-        f"last {row['seconds']} s, {row['failed']} never; {row['attempts']:,} connection attempts by the moved "
+        f"last {row['seconds']} s, {row['failed']} never; where a moved client's time went (mean s: "
+        f"{_shares(row.get('spent_mean_s'))}; the slowest: {_shares(row.get('spent_slowest_s'))}); "
+        f"{row['attempts']:,} connection attempts by the moved "
         f"clients (their first included); once the sending stopped, {row['catch_up_s']} s of at most "
         f"{row['catch_up_limit_s']:g} s to catch up: {row['lost']:,} messages missing on "
         f"{row['clients_missing']:,} clients ({row['lost_by_moved']:,} on the moved ones), "
@@ -296,3 +305,7 @@ def details(results: dict[str, Any]) -> list[str]:
         f"{row['out_of_order']} out of order, {row['duplicates']:,} duplicates (allowed); "
         f"{row['others_dropped']} clients of the survivor dropped" + (f"; errors met: {errors}" if errors else "") + "."
     ]
+
+
+def _shares(spent: dict[str, float] | None) -> str:
+    return ", ".join(f"{name.replace('_', ' ')} {value:g}" for name, value in (spent or {}).items()) or "n/a"

@@ -26,6 +26,9 @@ from bench.socket_options import SOCKET_OPTIONS
 
 ATTEMPT_TIMEOUT_SECONDS = 30.0  # one registry look-up, handshake and welcome
 ACK_EVERY_SECONDS = 1.0  # ack mode: a cumulative ack per room at most this often, as the browser
+# Where a reconnecting client's time goes: waiting out its back-off, asking the registry, and the
+# gateway's part (TCP connect, the WebSocket handshake, the welcome), failed attempts included.
+PHASES = ("backing_off", "registry", "gateway")
 
 
 async def _until(done: Callable[[], bool], seconds: float, step: float = 0.1) -> None:
@@ -47,6 +50,7 @@ class Roamer:
         "errors",
         "high",
         "out_of_order",
+        "phases",
         "room",
         "stopping",
         "task",
@@ -67,6 +71,7 @@ class Roamer:
         self.welcomes: list[tuple[str, float]] = []  # (gateway id, time.time()) of each welcome
         self.attempts = 0
         self.errors: Counter[str] = Counter()
+        self.phases: list[tuple[str, float, float]] = []  # (PHASES name, start, end), time.time()
         self.acked = 0
         self.acked_at = 0.0
         self.stopping = False
@@ -89,6 +94,19 @@ class Roamer:
     def missing(self, last: int) -> int:
         """Messages up to `last` never received."""
         return max(0, last - self.high - sum(1 for s in self.ahead if s <= last))
+
+    def spent(self, since: float, until: float) -> dict[str, float]:
+        """Seconds of [since, until] spent in each phase; what none covers is `detecting` when it
+        comes before the first phase (noticing the socket is gone), else in the client itself."""
+        out = dict.fromkeys(PHASES, 0.0)
+        first = until
+        for name, start, end in self.phases:
+            start, end = max(start, since), min(end, until)
+            if end > start:
+                out[name] += end - start
+                first = min(first, start)
+        out["detecting"] = first - since
+        return out
 
     def back_after(self, victim: str, since: float) -> float | None:
         """Seconds from `since` to the first welcome on a gateway other than `victim`."""
@@ -155,6 +173,7 @@ class Roaming:
         moved = [r for r in roamers if r.welcomes and r.welcomes[0][0] == victim]
         stayed = [r for r in roamers if r.welcomes and r.welcomes[0][0] != victim]
         delays = [d for d in (r.back_after(victim, since) for r in moved) if d is not None]
+        spent = [r.spent(since, since + d) for r in moved if (d := r.back_after(victim, since)) is not None]
         lost = [r.missing(last_seqs.get(r.room, 0)) for r in roamers]
         lost_moved = sum(r.missing(last_seqs.get(r.room, 0)) for r in moved)
         errors: Counter[str] = Counter()
@@ -164,6 +183,7 @@ class Roaming:
             "clients": len(roamers),
             "moved": len(moved),
             "delays": delays,
+            "spent": spent,
             "attempts": sum(r.attempts for r in moved),
             "lost": sum(lost),
             "lost_by_moved": lost_moved,
@@ -202,20 +222,27 @@ class Roaming:
         while not roamer.stopping:
             roamer.attempts += 1
             code: int | None = None
+            phase: str | None = None
+            began = 0.0
             try:
                 async with contextlib.AsyncExitStack() as stack:
                     if not roamer.welcomes:
                         await stack.enter_async_context(gate)
                     async with asyncio.timeout(ATTEMPT_TIMEOUT_SECONDS):
+                        phase, began = "registry", time.time()
                         reply = await pool.get("/registry/gateway/available", headers=headers)
                         if reply.status != 200:
                             raise ConnectionError(f"registry answered {reply.status}")
                         data = reply.json()["data"]
+                        roamer.phases.append((phase, began, time.time()))
+                        phase, began = "gateway", time.time()
                         ws = await connect(data["ws_url"] + query, additional_headers=headers, **SOCKET_OPTIONS)
                         roamer.ws = ws
                         welcome = orjson.loads(await ws.recv())
                         if not isinstance(welcome, dict) or welcome.get("type") != "system":
                             raise ConnectionError("the first frame is not the welcome")
+                        phase = None
+                        roamer.phases.append(("gateway", began, time.time()))
                 roamer.welcomes.append((data["gateway_id"], time.time()))
                 failures = 0
                 await self._roam_read(roamer, ws, ack="ack=1" in query)
@@ -229,6 +256,8 @@ class Roaming:
             except (OSError, WebSocketException, ConnectionError, HttpError, ValueError, KeyError) as error:
                 roamer.errors[f"{type(error).__name__}: {str(error)[:60]}"] += 1
             finally:
+                if phase is not None:  # the attempt failed in this phase
+                    roamer.phases.append((phase, began, time.time()))
                 if roamer.ws is not None and not roamer.stopping:
                     with contextlib.suppress(Exception):
                         await asyncio.wait_for(roamer.ws.close(), timeout=2)
@@ -239,7 +268,9 @@ class Roaming:
             if delay is None:
                 roamer.errors[f"gave up: close code {code} is final"] += 1
                 return
+            began = time.time()
             await asyncio.sleep(delay)
+            roamer.phases.append(("backing_off", began, time.time()))
             failures += 1
 
     @staticmethod

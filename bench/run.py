@@ -122,6 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     out_dir = options.results_dir
     if options.quick or options.only:
         out_dir = out_dir / ("quick" if options.quick else "partial")
+    out_dir.mkdir(parents=True, exist_ok=True)  # the profiles are written there while the run goes
     log_dir = Path(tempfile.mkdtemp(prefix="chat-bench-"))
     began = time.time()
     results: dict[str, Any] = {

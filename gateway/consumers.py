@@ -34,7 +34,7 @@ from gateway import services
 from gateway.auth import handshake_credentials, origin_allowed
 from gateway.delivery import Connection, DeliveryEngine, delivery_engine
 from gateway.handshakes import handshakes
-from gateway.probes import CUTOFF, PROBE, PROBE_EXTENSION
+from gateway.probes import CUTOFF, PROBE, PROBE_EXTENSION, WRITE_EXTENSION
 from gateway.services import ClosedSocket, SocketRequest
 from meta.tokens import UserBanned, access_token_claims
 from send.positions import device_id_valid
@@ -116,11 +116,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return
         engine.ensure_started()
         await self.accept(subprotocol=credentials.subprotocol)
-        probes = PROBE_EXTENSION in (self.scope.get("extensions") or {})
+        extensions = self.scope.get("extensions") or {}
         connection = engine.connection(
             user_id=user_id,
             send_text=self._send_text,
-            send_probe=self._send_probe if probes else None,
+            send_probe=self._send_probe if PROBE_EXTENSION in extensions else None,
+            write_now=(extensions.get(WRITE_EXTENSION) or {}).get("text"),
             ack_mode=credentials.ack_mode,
             close_socket=self._close_with,
         )

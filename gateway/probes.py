@@ -11,11 +11,18 @@ and the gateway falls back to counting a frame as read once written.
 - The application sends `{"type": "chat.cutoff", "code": c}`: the server writes the close frame
   at once (behind what is already buffered), writes nothing more, reports the disconnect, and
   drops the connection if the client has not completed the close within CUTOFF_GRACE_SECONDS.
+
+And `chat.write` (uvicorn as `manage.py serve` runs it): `scope["extensions"]["chat.write"]`
+holds `{"text": write}`, a plain function that writes a text frame at once and returns True,
+or returns False, writing nothing, when the frame must go through `websocket.send` instead (the
+client is not reading, the socket is closing, or not yet accepted). A fan-out writes most frames
+this way, with no coroutine per frame; the writer keeps the order (`SocketWriter.write_at_once`).
 """
 
 from __future__ import annotations
 
 PROBE_EXTENSION = "chat.probe"
+WRITE_EXTENSION = "chat.write"
 PROBE = "chat.probe"
 PROBE_ANSWERED = "chat.probe.answered"
 CUTOFF = "chat.cutoff"

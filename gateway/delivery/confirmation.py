@@ -49,9 +49,13 @@ class Confirmation:
                     self.pending_ids[msg_id] = (room_id, seq)
             self.engine.watch(self)
         if self.ack_mode is not True:
-            if self._ledger is None:
-                self._ledger = deque()
-            self._ledger.extend((number, room_id, seq) for room_id, seq, _, _, _ in items)
+            ledger = self._ledger
+            if ledger is None:
+                ledger = self._ledger = deque()
+            if len(items) == 1:  # a live frame: the common case, without a generator
+                ledger.append((number, items[0][0], items[0][1]))
+            else:
+                ledger.extend((number, room_id, seq) for room_id, seq, _, _, _ in items)
         if self.writer.proofs:
             self.engine.track_proofs(self)
 

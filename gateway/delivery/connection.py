@@ -38,7 +38,7 @@ from chatproject.frames import BATCH_SIZE, batch_frame, encode
 from gateway import metrics
 from gateway.delivery.confirmation import Confirmation
 from gateway.delivery.store import DeliveryStore
-from gateway.delivery.writer import Item, SendProbe, SendText, SocketWriter
+from gateway.delivery.writer import Item, SendProbe, SendText, SocketWriter, WriteNow
 from send.positions import RoomPosition
 from send.representation import TimelineFrame
 
@@ -105,6 +105,7 @@ class Connection(Confirmation):
         ack_mode: bool | None,
         close_socket: CloseSocket | None = None,
         send_probe: SendProbe | None = None,
+        write_now: WriteNow | None = None,
         device: int | None = None,
     ) -> None:
         self.engine = engine
@@ -126,6 +127,7 @@ class Connection(Confirmation):
         self.writer = SocketWriter(
             send_text=send_text,
             send_probe=send_probe,
+            write_now=write_now,
             on_written=self._written,
             on_proven=self._proven,
             limit=engine.budget_bytes,
@@ -149,6 +151,11 @@ class Connection(Confirmation):
             self._held.append((text, items))
             return
         await self.writer.write(text, items)
+
+    def write_at_once(self, text: str) -> bool:
+        """`write` of a frame that carries no timeline item, done at once when it can be
+        (`SocketWriter.write_at_once`); False: nothing done, `await write(text)` instead."""
+        return self._held is None and self.writer.write_at_once(text)
 
     async def start(self, welcome: str) -> None:
         """Write the welcome frame, then whatever was held back while the socket was opening."""
@@ -197,6 +204,21 @@ class Connection(Confirmation):
         if not cursor.filling:
             cursor.filling = True
             self.engine.spawn(self._fill_later(room_id, cursor, wait=cursor.sent is not None and not cursor.behind))
+
+    def deliver_at_once(self, room_id: int, seq: int, msg_id: int, frame: str, update: bool) -> bool:
+        """`deliver` of the common case, without a coroutine: the socket is open and synced, the
+        frame is the room's next seq with nothing held before or after it, and it fits. True
+        when it was written; False, with nothing done, when `deliver` must decide."""
+        if self.syncing or self._held is not None:
+            return False
+        cursor = self.rooms.get(room_id)
+        if cursor is None or cursor.sent is None or seq != cursor.sent + 1 or cursor.behind or cursor.waiting:
+            return False
+        writer = self.writer
+        if not writer.has_room(len(frame)) or not writer.write_at_once(frame, [(room_id, seq, msg_id, frame, update)]):
+            return False
+        cursor.sent = seq
+        return True
 
     async def _drain_waiting(self, room_id: int, cursor: RoomCursor) -> None:
         while cursor.sent is not None and cursor.waiting:

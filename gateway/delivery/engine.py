@@ -216,14 +216,17 @@ class DeliveryEngine:
             for user_id in event["users"]:
                 text = hidden_frame if user_id in hidden else frame
                 for socket in sockets_of(user_id):
-                    await socket.deliver(
-                        room_id=room_id, seq=seq, msg_id=msg_id, frame=text, resend=resend, update=update
-                    )
+                    # Most sockets take the frame at once; the others get `deliver`'s care.
+                    if not socket.deliver_at_once(room_id, seq, msg_id, text, update):
+                        await socket.deliver(
+                            room_id=room_id, seq=seq, msg_id=msg_id, frame=text, resend=resend, update=update
+                        )
                     handed += 1
             ack, sender = event.get("ack"), event.get("sender_id")
             if ack and sender:
                 for socket in sockets_of(sender):
-                    await socket.write(ack)
+                    if not socket.write_at_once(ack):
+                        await socket.write(ack)
                     acks += 1
             metrics.event_delivered(frame_type="chat", frames=handed, acks=acks, sent_at_ms=event.get("sent_at_ms"))
         elif kind in {"notice", "forward"}:
@@ -231,7 +234,8 @@ class DeliveryEngine:
             handed = 0
             for user_id in event["users"]:
                 for socket in sockets_of(user_id):
-                    await socket.write(frame)
+                    if not socket.write_at_once(frame):
+                        await socket.write(frame)
                     handed += 1
             metrics.event_delivered(frame_type=kind, frames=handed)
         elif kind == "frames":
@@ -240,7 +244,8 @@ class DeliveryEngine:
                 for user_id in users:
                     for socket in sockets_of(user_id):
                         if socket.connection_id != skip:
-                            await socket.write(text)
+                            if not socket.write_at_once(text):
+                                await socket.write(text)
                             handed += 1
             metrics.event_delivered(frame_type="live", frames=handed)
         elif kind == "close":

@@ -35,6 +35,7 @@ PROBE_RETRY_SECONDS = 3.0
 # A timeline frame a write carries: (room_id, seq, msg_id, frame text, update).
 Item = tuple[int, int, int, str, bool]
 SendText = Callable[[str], Awaitable[None]]
+WriteNow = Callable[[str], bool]  # the `chat.write` extension's function (gateway.probes)
 SendProbe = Callable[[int], Awaitable[None]]
 OnWritten = Callable[[list[Item] | None, int], None]
 OnProven = Callable[[int], None]
@@ -60,6 +61,7 @@ class SocketWriter:
         "proven_bytes",
         "send_probe",
         "send_text",
+        "write_now",
         "written",
         "written_bytes",
     )
@@ -72,8 +74,10 @@ class SocketWriter:
         on_proven: OnProven,
         limit: int,
         send_probe: SendProbe | None = None,
+        write_now: WriteNow | None = None,
     ) -> None:
         self.send_text = send_text
+        self.write_now = write_now
         self.send_probe = send_probe
         self.on_written = on_written
         self.on_proven = on_proven
@@ -139,6 +143,27 @@ class SocketWriter:
         await self._send(text, items)
         if self.proofs and self._probe is None and self.unproven_bytes * 2 >= self.limit:
             await self.probe()
+
+    def write_at_once(self, text: str, items: list[Item] | None = None) -> bool:
+        """`write` without a coroutine, when the server offers `chat.write` and nothing waits:
+        no write in progress (the order), no probe due after this frame (a probe is written by
+        `write`). True when the frame was written; False, with nothing done, when the caller
+        must `await write(...)` instead."""
+        write_now = self.write_now
+        if write_now is None or self._busy or self.closed:
+            return False
+        size = len(text)
+        if self.proofs and self._probe is None and (self.unproven_bytes + size) * 2 >= self.limit:
+            return False
+        if not write_now(text):
+            return False
+        self.accepted += size
+        self.written += 1
+        self.written_bytes += size
+        self.on_written(items, self.written)
+        if not self.proofs:
+            self._prove(self.written, self.written_bytes)
+        return True
 
     async def probe(self) -> None:
         """Ask the client to prove what it has read so far (one probe in flight at a time)."""
