@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from bench import fixtures
 from bench.httpclient import HttpPool
 from bench.procs import ServerProcess
+from bench.profiling import profiled
 from bench.stats import percentile
 
 if TYPE_CHECKING:
@@ -165,11 +166,26 @@ async def storm(
         await asyncio.sleep(settle)
         killed_at = time.time()
         gateways[victim].popen.send_signal(signal.SIGKILL)
-        while time.time() < killed_at + BACK_WITHIN_SECONDS:
-            await asyncio.sleep(0.25)
-            status = await pool.call_all("roam_status", group=GROUP, victim=victim, since=killed_at, limit=30)
-            if sum(s["back"] for s in status) >= sum(s["moved"] for s in status):
-                break
+
+        async def all_back() -> None:
+            while time.time() < killed_at + BACK_WITHIN_SECONDS:
+                await asyncio.sleep(0.25)
+                status = await pool.call_all("roam_status", group=GROUP, victim=victim, since=killed_at, limit=30)
+                if sum(s["back"] for s in status) >= sum(s["moved"] for s in status):
+                    break
+
+        if driver.options.profile:  # where the survivor's CPU goes while the clients come back
+            survivor = next(process for name, process in gateways.items() if name != victim)
+            profile, _ = await profiled(
+                process=survivor,
+                label=f"{survivor.name}-reconnect",
+                seconds=driver.options.profile_seconds,
+                work=all_back(),
+                out_dir=driver.out_dir,
+            )
+            driver.results.setdefault("profile", []).append(profile)
+        else:
+            await all_back()
         await asyncio.sleep(settle)
     finally:
         await traffic.stop()

@@ -26,9 +26,10 @@ from bench.socket_options import SOCKET_OPTIONS
 
 ATTEMPT_TIMEOUT_SECONDS = 30.0  # one registry look-up, handshake and welcome
 ACK_EVERY_SECONDS = 1.0  # ack mode: a cumulative ack per room at most this often, as the browser
-# Where a reconnecting client's time goes: waiting out its back-off, asking the registry, and the
-# gateway's part (TCP connect, the WebSocket handshake, the welcome), failed attempts included.
-PHASES = ("backing_off", "registry", "gateway")
+# Where a reconnecting client's time goes: waiting out its back-off, asking the registry, opening
+# the socket (TCP connect and the WebSocket handshake), and waiting for the welcome (the gateway
+# records the route and reads the positions first), failed attempts included.
+PHASES = ("backing_off", "registry", "connecting", "welcome")
 
 
 async def _until(done: Callable[[], bool], seconds: float, step: float = 0.1) -> None:
@@ -235,14 +236,16 @@ class Roaming:
                             raise ConnectionError(f"registry answered {reply.status}")
                         data = reply.json()["data"]
                         roamer.phases.append((phase, began, time.time()))
-                        phase, began = "gateway", time.time()
+                        phase, began = "connecting", time.time()
                         ws = await connect(data["ws_url"] + query, additional_headers=headers, **SOCKET_OPTIONS)
                         roamer.ws = ws
+                        roamer.phases.append((phase, began, time.time()))
+                        phase, began = "welcome", time.time()
                         welcome = orjson.loads(await ws.recv())
                         if not isinstance(welcome, dict) or welcome.get("type") != "system":
                             raise ConnectionError("the first frame is not the welcome")
                         phase = None
-                        roamer.phases.append(("gateway", began, time.time()))
+                        roamer.phases.append(("welcome", began, time.time()))
                 roamer.welcomes.append((data["gateway_id"], time.time()))
                 failures = 0
                 await self._roam_read(roamer, ws, ack="ack=1" in query)

@@ -482,6 +482,9 @@ WS_MAX_CONNECTIONS_PER_USER = env_int("WS_MAX_CONNECTIONS_PER_USER", 10)
 WS_HANDSHAKE_BATCH_WAIT_MS = env_float("WS_HANDSHAKE_BATCH_WAIT_MS", 3.0)
 WS_HANDSHAKE_BATCH_MAX = env_int("WS_HANDSHAKE_BATCH_MAX", 200)
 WS_HANDSHAKE_QUEUE_MAX = env_int("WS_HANDSHAKE_QUEUE_MAX", 5000)
+# Those batches, and the sockets' position and catch-up reads, run at most this many at a time
+# in a process (chatproject.coalescer.BatchGate): their Python work takes the GIL from the loop.
+DB_BATCHES_AT_ONCE = env_int("DB_BATCHES_AT_ONCE", 1)
 # A message an ack-mode socket has not confirmed is written again after this many seconds.
 DELIVERY_REDELIVERY_SECONDS = env_float("DELIVERY_REDELIVERY_SECONDS", 10.0)
 # Confirmations are written to the database in batches, this often.

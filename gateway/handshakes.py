@@ -20,7 +20,7 @@ import math
 
 from django.conf import settings
 
-from chatproject.coalescer import Coalescer
+from chatproject.coalescer import Coalescer, database_batches
 from gateway import services
 from gateway.delivery import DeliveryEngine, delivery_engine
 from gateway.services import ClosedSocket, OpenedSocket, SocketRequest
@@ -36,12 +36,12 @@ class Handshakes:
         wait = lambda: settings.WS_HANDSHAKE_BATCH_WAIT_MS / 1000  # noqa: E731
         cap = lambda: settings.WS_HANDSHAKE_BATCH_MAX  # noqa: E731
         self.opens: Coalescer[SocketRequest, OpenedSocket] = Coalescer(
-            self._open, wait=wait, cap=cap, queue_max=lambda: settings.WS_HANDSHAKE_QUEUE_MAX
+            self._open, wait=wait, cap=cap, queue_max=lambda: settings.WS_HANDSHAKE_QUEUE_MAX, gate=database_batches
         )
         # Closes are never refused (a refused close would leave its route behind): there are
         # never more of them than sockets this gateway held.
         self.closes: Coalescer[ClosedSocket, bool] = Coalescer(
-            self._close, wait=wait, cap=cap, queue_max=lambda: math.inf
+            self._close, wait=wait, cap=cap, queue_max=lambda: math.inf, gate=database_batches
         )
 
     async def open(self, request: SocketRequest) -> OpenedSocket:

@@ -10,7 +10,7 @@ from typing import Protocol
 
 from django.conf import settings
 
-from chatproject.coalescer import Coalescer
+from chatproject.coalescer import Coalescer, database_batches
 from chatproject.offloop import off_loop
 from send import positions as send_positions
 from send import selectors as send_selectors
@@ -57,10 +57,18 @@ class DatabaseStore:
         cap = lambda: settings.WS_HANDSHAKE_BATCH_MAX  # noqa: E731
         # Never refused: a socket reads one room at a time, so no more wait than sockets.
         self._positions: Coalescer[tuple[int, int, int | None], RoomPosition | None] = Coalescer(
-            lambda keys: send_positions.positions_for_members(keys=keys), wait=wait, cap=cap, queue_max=lambda: math.inf
+            lambda keys: send_positions.positions_for_members(keys=keys),
+            wait=wait,
+            cap=cap,
+            queue_max=lambda: math.inf,
+            gate=database_batches,
         )
         self._frames: Coalescer[FramesRequest, list[TimelineFrame]] = Coalescer(
-            send_selectors.timeline_frames_for_many, wait=wait, cap=cap, queue_max=lambda: math.inf
+            send_selectors.timeline_frames_for_many,
+            wait=wait,
+            cap=cap,
+            queue_max=lambda: math.inf,
+            gate=database_batches,
         )
 
     async def position(self, *, user_id: int, room_id: int, device: int | None = None) -> RoomPosition | None:
