@@ -89,6 +89,20 @@ class RedactSecretsFilter(logging.Filter):
         return True
 
 
+# The lines uvicorn (and the websockets library through uvicorn's logger) writes for every
+# WebSocket that opens or closes: two lines a socket, a tenth of a gateway's time in a reconnect
+# storm (issue 15), and nothing the gateway's own metrics do not count.
+_PER_SOCKET_MESSAGES = frozenset({'%s - "WebSocket %s" [accepted]', "connection open", "connection closed"})
+
+
+class PerSocketLinesFilter(logging.Filter):
+    """Drop the server's line for each socket opened or closed (LOG_EACH_SOCKET=true keeps
+    them); refusals and errors still go through."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.msg not in _PER_SOCKET_MESSAGES
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: `time` (ISO 8601 UTC, ms), `level`, `logger`, `message`,
     `request_id` ("-" outside a request), `exception` (text, when there is one), `stack`

@@ -384,12 +384,15 @@ if LOG_FORMAT not in {"plain", "json"}:
 # through the redacting console handler only, not through handlers of their own.
 _SERVER_LOGGERS = ("daphne.server", "daphne.http_protocol", "daphne.ws_protocol", "uvicorn", "uvicorn.access",
                    "uvicorn.error")  # fmt: skip
+# uvicorn writes two INFO lines for every socket it opens: off unless LOG_EACH_SOCKET.
+LOG_EACH_SOCKET = env_bool("LOG_EACH_SOCKET", False)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {
         "request_id": {"()": "chatproject.middleware.RequestIdLogFilter"},
         "redact_secrets": {"()": "chatproject.logging.RedactSecretsFilter"},
+        "per_socket_lines": {"()": "chatproject.logging.PerSocketLinesFilter"},
     },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
@@ -408,7 +411,13 @@ LOGGING = {
         "django.request": {"level": "ERROR"},
         "django.db.backends": {"level": "INFO"},
         **{
-            name: {"handlers": ["console"], "filters": ["redact_secrets"], "propagate": False}
+            name: {
+                "handlers": ["console"],
+                # The per-socket lines are dropped first, before the redaction's work.
+                "filters": ([] if LOG_EACH_SOCKET or name != "uvicorn.error" else ["per_socket_lines"])
+                + ["redact_secrets"],
+                "propagate": False,
+            }
             for name in _SERVER_LOGGERS
         },
     },

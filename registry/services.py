@@ -186,7 +186,8 @@ def gateway_choose(*, user_id: int | None) -> GatewayEntry:
 
     Sticky first: the gateway of the user's most recent connection on a live gateway, else the
     gateway the user left less than REGISTRY_RECONNECT_LEASE_SECONDS ago if it is still alive
-    (one query). Else the least loaded live gateway with room left, a random one among equals
+    (one query; none when a single gateway is alive and has room: it is the answer). Else the
+    least loaded live gateway with room left, a random one among equals
     (no query). A gateway's load is the larger of the figure it reports and its share of
     capacity in use: the sockets of its last heartbeat plus the clients this process has sent
     it since. Raises ServiceUnavailable when no live gateway has room.
@@ -194,6 +195,13 @@ def gateway_choose(*, user_id: int | None) -> GatewayEntry:
     now = clock.now()
     snapshot = gateway_snapshot()
     live = snapshot.live(now=now)
+    if len(live) == 1:
+        # One live gateway with room is the answer whatever the user's history: no query (the
+        # clients of a dead gateway all ask at once, and the survivor is the only choice).
+        (only,) = live.values()
+        if snapshot.in_use(only) < only.capacity and only.load < 1.0:
+            snapshot.sent(only)
+            return only
     if user_id is not None and live:
         for gateway_id in user_sticky_gateway_ids(user_id=user_id, now=now):
             sticky = live.get(gateway_id)

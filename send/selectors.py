@@ -136,9 +136,31 @@ def _fetches(windows: Iterable[_Window]) -> list[_Fetch]:
     return fetches
 
 
+# PostgreSQL: the ranges as arrays, each read by a LATERAL subquery with its own order and
+# limit. One fixed statement whatever the number of ranges: building a UNION of querysets with
+# the ORM was a fifth of a gateway's time while its clients came back (issue 15).
+_RANGES_SQL = """
+SELECT t.* FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::integer[]) AS f(room_id, after_seq, upto_seq, lim)
+CROSS JOIN LATERAL (
+    SELECT * FROM {table} AS r
+    WHERE r.room_id = f.room_id AND r.seq > f.after_seq AND (f.upto_seq IS NULL OR r.seq <= f.upto_seq)
+    ORDER BY r.seq LIMIT f.lim
+) AS t
+"""
+
+
 def _read(model: type[Message] | type[MessageUpdate], fetches: list[_Fetch]) -> list[Any]:
-    """Every fetch's rows of `model`, in one query (a UNION ALL of the ranges, each ordered and
-    limited)."""
+    """Every fetch's rows of `model`, in one query: on PostgreSQL `_RANGES_SQL`, elsewhere a
+    UNION ALL of the ranges, each ordered and limited."""
+    if connection.vendor == "postgresql" and fetches:
+        sql = _RANGES_SQL.format(table=connection.ops.quote_name(model._meta.db_table))
+        params = [
+            [f.room_id for f in fetches],
+            [f.after_seq for f in fetches],
+            [f.upto_seq for f in fetches],
+            [f.limit for f in fetches],
+        ]
+        return list(model.objects.raw(sql, params))
     parts = []
     for fetch in fetches:
         rows = model.objects.filter(room_id=fetch.room_id, seq__gt=fetch.after_seq)

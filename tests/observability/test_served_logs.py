@@ -52,7 +52,8 @@ def test_a_served_process_logs_json_without_secrets_and_its_metrics_move(server_
     bob = User.objects.create_user(username="bob", password="secret123")
     room = room_create(actor=alice, name="g", member_ids=[bob.pk], is_group=True)
     alice_token, bob_token = token_pair_for_user(user=alice).access, token_pair_for_user(user=bob).access
-    env = {"LOG_FORMAT": "json", "METRICS_TOKEN": METRICS_TOKEN, "CHAT_SERVER": server_kind}
+    # Every socket's line (LOG_EACH_SOCKET): the one that carries the query string to redact.
+    env = {"LOG_FORMAT": "json", "METRICS_TOKEN": METRICS_TOKEN, "CHAT_SERVER": server_kind, "LOG_EACH_SOCKET": "true"}
     with running_server(name=f"obs-{server_kind}", gateway_id="gw-obs", roles="all", env=env) as server:
         assert call(server, "GET", "/metrics")[0] == 401
         ws = websocket.create_connection(f"ws://127.0.0.1:{server.port}/api/ws?token={bob_token}", timeout=5)

@@ -224,3 +224,24 @@ def test_send_available_skips_dead_and_503_when_none(api, internal_api, clock):
     assert {api.get("/registry/send/available").json()["data"]["instance_id"] for _ in range(10)} == {"send-2"}
     clock.advance(30)
     assert api.get("/registry/send/available").json() == {"code": 503, "msg": "no send instance is available"}
+
+
+def test_a_single_live_gateway_with_room_is_answered_without_a_query(
+    api, register_gateway, clock, django_assert_max_num_queries
+):
+    register_gateway("gw-old")
+    services.user_connect(user_id=5, gateway_id="gw-old", connection_id="phone")
+    clock.advance(25)
+    register_gateway("gw-new")
+    clock.advance(5)  # gw-old is dead: gw-new is the only choice, whatever user 5's history
+    assert _chosen(api, user_id=5) == "gw-new"  # the snapshot is taken by this first call
+    with django_assert_max_num_queries(0):
+        assert services.gateway_choose(user_id=5).gateway_id == "gw-new"
+
+
+def test_a_single_full_gateway_still_takes_back_a_user_sticky_to_it(api, register_gateway, clock):
+    register_gateway("gw-1", capacity=1)
+    services.user_connect(user_id=5, gateway_id="gw-1", connection_id="phone")
+    services.gateway_heartbeat(gateway_id="gw-1", connected_users=1)
+    assert _chosen(api, user_id=5) == "gw-1"  # its own connection: the query says so
+    assert _available(api, user_id=6).json() == {"code": 503, "msg": "every gateway is full"}

@@ -49,11 +49,12 @@ def test_the_sticky_choice_still_wins_during_a_burst(register_gateway, clock):
 
 def test_a_choice_costs_one_query_and_none_without_a_user(register_gateway, clock, django_assert_num_queries):
     register_gateway("gw-1")
+    register_gateway("gw-2")
     services.gateway_choose(user_id=None)  # the snapshot is taken
     with django_assert_num_queries(1):
-        assert services.gateway_choose(user_id=7).gateway_id == "gw-1"
+        assert services.gateway_choose(user_id=7).gateway_id in {"gw-1", "gw-2"}
     with django_assert_num_queries(0):
-        assert services.gateway_choose(user_id=None).gateway_id == "gw-1"
+        assert services.gateway_choose(user_id=None).gateway_id in {"gw-1", "gw-2"}
 
 
 def test_a_heartbeat_in_another_process_is_seen_at_the_next_refresh(register_gateway, clock, settings):
