@@ -115,7 +115,10 @@ def test_every_client_gets_every_message_once_in_order_through_a_gateway_crash(c
         clients.append(late)
         wait_until(lambda: len(late.unique_chats(room_id)) >= MESSAGES, timeout=15, what="the backlog")
         assert [f["seq"] for f in late.unique_chats(room_id)] == list(range(1, MESSAGES + 1))
-        assert late.frames[0]["type"] == "batch" and len(late.frames[0]["payload"]) == 50
+        # Its first timeline frame is a full batch (a `presence` frame about another member, not
+        # part of the room's timeline, may come before it: docs/websocket.md, "batch").
+        timeline = [f for f in late.frames if f["type"] in {"batch", "chat", "update"}]
+        assert timeline[0]["type"] == "batch" and len(timeline[0]["payload"]) == 50, late.frames[:3]
     finally:
         for client in clients:
             client.stop()
