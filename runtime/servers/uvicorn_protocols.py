@@ -153,9 +153,7 @@ class ChatWebSocketProtocol(LingeringWebSocketProtocol):
             if text is not None:
                 if not self.writable.is_set():
                     await self.writable.wait()  # the client is not reading: wait, as uvicorn does
-                if self._frames_as_they_are():
-                    # One chat frame goes to every member's socket: encoded once (`text_frame`).
-                    self.transport.write(text_frame(text))
+                if self.write_text_now(text):  # else uvicorn's own path (it raises if disconnected)
                     return
         if kind == PROBE:
             self._probe(message["id"])
@@ -166,7 +164,8 @@ class ChatWebSocketProtocol(LingeringWebSocketProtocol):
 
     def write_text_now(self, text: str) -> bool:
         """`chat.write`: write a text frame at once, or return False (nothing written) when it
-        must go through `send` (the client is not reading, or the socket is not open)."""
+        must go through `send` (the client is not reading, or the socket is not open). One
+        chat frame goes to every member's socket: it is encoded and framed once (`text_frame`)."""
         if not self.writable.is_set() or not self.handshake_complete or not self._frames_as_they_are():
             return False
         self.transport.write(text_frame(text))
