@@ -27,7 +27,7 @@ from registry.selectors import (
     send_instance_live_queryset,
     user_sticky_gateway_ids,
 )
-from registry.snapshot import GatewayEntry, gateway_snapshot
+from registry.snapshot import GatewayEntry, GatewaySnapshot, gateway_snapshot
 
 INSTANCE_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 CONNECTION_ID_MAX = 128
@@ -199,7 +199,7 @@ def gateway_choose(*, user_id: int | None) -> GatewayEntry:
         # One live gateway with room is the answer whatever the user's history: no query (the
         # clients of a dead gateway all ask at once, and the survivor is the only choice).
         (only,) = live.values()
-        if snapshot.in_use(only) < only.capacity and only.load < 1.0:
+        if _has_room(snapshot, only):
             snapshot.sent(only)
             return only
     if user_id is not None and live:
@@ -212,16 +212,19 @@ def gateway_choose(*, user_id: int | None) -> GatewayEntry:
         raise ServiceUnavailable("no gateway is available")
     scored: list[tuple[float, GatewayEntry]] = []
     for gateway in live.values():
-        in_use = snapshot.in_use(gateway)
-        if in_use >= gateway.capacity or gateway.load >= 1.0:
-            continue
-        scored.append((max(gateway.load, in_use / gateway.capacity), gateway))
+        if _has_room(snapshot, gateway):
+            scored.append((max(gateway.load, snapshot.in_use(gateway) / gateway.capacity), gateway))
     if not scored:
         raise ServiceUnavailable("every gateway is full")
     lowest = min(score for score, _ in scored)
     chosen = _random.choice([gateway for score, gateway in scored if score <= lowest + _TIE])
     snapshot.sent(chosen)
     return chosen
+
+
+def _has_room(snapshot: GatewaySnapshot, gateway: GatewayEntry) -> bool:
+    """A gateway takes another client: sockets below its capacity, reported load below full."""
+    return snapshot.in_use(gateway) < gateway.capacity and gateway.load < 1.0
 
 
 # --- Send instances ---------------------------------------------------------------------

@@ -158,12 +158,16 @@ class SocketWriter:
         if not write_now(text):
             return False
         self.accepted += size
+        self._took(text, items)
+        return True
+
+    def _took(self, text: str, items: list[Item] | None) -> None:
+        """The server took frame `text`: count it, and without probes it counts as read."""
         self.written += 1
-        self.written_bytes += size
+        self.written_bytes += len(text)
         self.on_written(items, self.written)
         if not self.proofs:
             self._prove(self.written, self.written_bytes)
-        return True
 
     async def probe(self) -> None:
         """Ask the client to prove what it has read so far (one probe in flight at a time)."""
@@ -191,11 +195,7 @@ class SocketWriter:
                         await self._send_probe(extra)
                     else:
                         await self.send_text(what)
-                        self.written += 1
-                        self.written_bytes += len(what)
-                        self.on_written(extra, self.written)
-                        if not self.proofs:
-                            self._prove(self.written, self.written_bytes)
+                        self._took(what, extra)
                 except Exception:
                     self.closed = True
                     logger.info("a write to a closed socket was dropped", exc_info=logger.isEnabledFor(logging.DEBUG))
