@@ -117,11 +117,13 @@ class ChatConsumer(AsyncWebsocketConsumer):
         engine.ensure_started()
         await self.accept(subprotocol=credentials.subprotocol)
         extensions = self.scope.get("extensions") or {}
+        write = extensions.get(WRITE_EXTENSION) or {}
         connection = engine.connection(
             user_id=user_id,
             send_text=self._send_text,
             send_probe=self._send_probe if PROBE_EXTENSION in extensions else None,
-            write_now=(extensions.get(WRITE_EXTENSION) or {}).get("text"),
+            write_now=write.get("text"),
+            write_many_now=write.get("texts"),
             ack_mode=credentials.ack_mode,
             close_socket=self._close_with,
         )

@@ -13,10 +13,13 @@ and the gateway falls back to counting a frame as read once written.
   drops the connection if the client has not completed the close within CUTOFF_GRACE_SECONDS.
 
 And `chat.write` (uvicorn as `manage.py serve` runs it): `scope["extensions"]["chat.write"]`
-holds `{"text": write}`, a plain function that writes a text frame at once and returns True,
-or returns False, writing nothing, when the frame must go through `websocket.send` instead (the
-client is not reading, the socket is closing, or not yet accepted). A fan-out writes most frames
-this way, with no coroutine per frame; the writer keeps the order (`SocketWriter.write_at_once`).
+holds `{"text": write, "texts": write_many}`. `write(text)` is a plain function that writes a
+text frame at once and returns True, or returns False, writing nothing, when the frame must go
+through `websocket.send` instead (the client is not reading, the socket is closing, or not yet
+accepted). `write_many(texts)` does the same for several frames, in order, in one write to the
+socket, all or none. A fan-out writes most frames this way, with no coroutine per frame; a batch
+of live frames (presence) reaches each socket in one write; the writer keeps the order
+(`SocketWriter.write_at_once`, `write_many_at_once`).
 """
 
 from __future__ import annotations

@@ -38,7 +38,7 @@ from chatproject.frames import BATCH_SIZE, batch_frame, encode
 from gateway import metrics
 from gateway.delivery.confirmation import Confirmation
 from gateway.delivery.store import DeliveryStore
-from gateway.delivery.writer import Item, SendProbe, SendText, SocketWriter, WriteNow
+from gateway.delivery.writer import Item, SendProbe, SendText, SocketWriter, WriteManyNow, WriteNow
 from send.positions import RoomPosition
 from send.representation import TimelineFrame
 
@@ -106,6 +106,7 @@ class Connection(Confirmation):
         close_socket: CloseSocket | None = None,
         send_probe: SendProbe | None = None,
         write_now: WriteNow | None = None,
+        write_many_now: WriteManyNow | None = None,
         device: int | None = None,
     ) -> None:
         self.engine = engine
@@ -128,6 +129,7 @@ class Connection(Confirmation):
             send_text=send_text,
             send_probe=send_probe,
             write_now=write_now,
+            write_many_now=write_many_now,
             on_written=self._written,
             on_proven=self._proven,
             limit=engine.budget_bytes,
@@ -156,6 +158,11 @@ class Connection(Confirmation):
         """`write` of a frame that carries no timeline item, done at once when it can be
         (`SocketWriter.write_at_once`); False: nothing done, `await write(text)` instead."""
         return self._held is None and self.writer.write_at_once(text)
+
+    def write_many_at_once(self, texts: list[str]) -> bool:
+        """`write_at_once` of several such frames, in order, in one write; False: nothing done,
+        `await write(text)` each instead."""
+        return self._held is None and self.writer.write_many_at_once(texts)
 
     async def start(self, welcome: str) -> None:
         """Write the welcome frame, then whatever was held back while the socket was opening."""

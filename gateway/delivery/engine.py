@@ -239,14 +239,27 @@ class DeliveryEngine:
                     handed += 1
             metrics.event_delivered(frame_type=kind, frames=handed)
         elif kind == "frames":
-            handed = 0
+            # A batch of live frames (presence, read receipts): each socket's share, in the
+            # batch's order, goes out in one write.
+            shares: dict[Connection, list[str]] = {}
             for text, users, skip in event["items"]:
                 for user_id in users:
                     for socket in sockets_of(user_id):
                         if socket.connection_id != skip:
-                            if not socket.write_at_once(text):
-                                await socket.write(text)
-                            handed += 1
+                            share = shares.get(socket)
+                            if share is None:
+                                shares[socket] = [text]
+                            else:
+                                share.append(text)
+            handed = 0
+            for socket, share in shares.items():
+                handed += len(share)
+                if len(share) == 1:
+                    if not socket.write_at_once(share[0]):
+                        await socket.write(share[0])
+                elif not socket.write_many_at_once(share):
+                    for text in share:
+                        await socket.write(text)
             metrics.event_delivered(frame_type="live", frames=handed)
         elif kind == "close":
             for user_id in event["users"]:

@@ -35,7 +35,8 @@ PROBE_RETRY_SECONDS = 3.0
 # A timeline frame a write carries: (room_id, seq, msg_id, frame text, update).
 Item = tuple[int, int, int, str, bool]
 SendText = Callable[[str], Awaitable[None]]
-WriteNow = Callable[[str], bool]  # the `chat.write` extension's function (gateway.probes)
+WriteNow = Callable[[str], bool]  # the `chat.write` extension's functions (gateway.probes)
+WriteManyNow = Callable[[list[str]], bool]
 SendProbe = Callable[[int], Awaitable[None]]
 OnWritten = Callable[[list[Item] | None, int], None]
 OnProven = Callable[[int], None]
@@ -61,6 +62,7 @@ class SocketWriter:
         "proven_bytes",
         "send_probe",
         "send_text",
+        "write_many_now",
         "write_now",
         "written",
         "written_bytes",
@@ -75,9 +77,11 @@ class SocketWriter:
         limit: int,
         send_probe: SendProbe | None = None,
         write_now: WriteNow | None = None,
+        write_many_now: WriteManyNow | None = None,
     ) -> None:
         self.send_text = send_text
         self.write_now = write_now
+        self.write_many_now = write_many_now
         self.send_probe = send_probe
         self.on_written = on_written
         self.on_proven = on_proven
@@ -159,6 +163,23 @@ class SocketWriter:
             return False
         self.accepted += size
         self._took(text, items)
+        return True
+
+    def write_many_at_once(self, texts: list[str]) -> bool:
+        """`write_at_once` of several frames that carry no timeline item, in order and in one
+        write to the socket: all of them, or (False) none, and then the caller must `await
+        write(...)` each."""
+        write_many_now = self.write_many_now
+        if write_many_now is None or self._busy or self.closed:
+            return False
+        size = sum(map(len, texts))
+        if self.proofs and self._probe is None and (self.unproven_bytes + size) * 2 >= self.limit:
+            return False
+        if not write_many_now(texts):
+            return False
+        self.accepted += size
+        for text in texts:
+            self._took(text, None)
         return True
 
     def _took(self, text: str, items: list[Item] | None) -> None:

@@ -97,3 +97,34 @@ def test_uvicorn_closes_oversized_frames_with_1009_and_foreign_origins_with_1008
             foreign.close()
         # The server is still well.
         wait_until(lambda: server.get("/health")[0] == 200, timeout=5, what="health")
+
+
+def test_uvicorn_writes_a_batch_of_presence_frames_that_a_client_reads_one_by_one():
+    # A long timer period: bob's and carol's arrivals are (almost always) one batch of presence
+    # changes, which reaches alice's socket in one write of two frames (`chat.write`'s `texts`).
+    env = {**UVICORN, "DELIVERY_CONFIRM_FLUSH_SECONDS": "2"}
+    with running_server(name="uvicorn-presence", gateway_id="gw-uvi-presence", roles="all", env=env) as server:
+        alice_id, alice_token = register_and_login(server, "alice")
+        people = [register_and_login(server, name) for name in ("bob", "carol")]
+        group = {"name": "p", "is_group": True, "member_ids": [user_id for user_id, _ in people]}
+        status, body = authed(server, alice_token, "/api/chat/group/create", group)
+        assert status == 200, body
+        url = f"ws://127.0.0.1:{server.port}/api/ws"
+        alice = open_socket(url, alice_token)
+        others = [open_socket(url, token) for _, token in people]
+        try:
+            seen = {}
+            while len(seen) < 2:
+                frame = json.loads(alice.recv())
+                assert frame["type"] == "presence", frame
+                seen[frame["payload"]["user_id"]] = frame["payload"]["online"]
+            assert seen == {user_id: True for user_id, _ in people}
+            # What follows is still read frame by frame.
+            body = {"room_id": body["data"]["room_id"], "content": {"type": "text", "text": "after"}}
+            status, reply = authed(server, people[0][1], "/api/chat/send_message", body)
+            assert status == 200, reply
+            assert next_chat(alice)["payload"] == {"type": "text", "text": "after"}
+            assert alice_id not in seen
+        finally:
+            for ws in (alice, *others):
+                ws.close()

@@ -4,10 +4,15 @@ boundary, and a text handed again (the same object, as a fan-out does) is framed
 
 from __future__ import annotations
 
+import asyncio
+from types import SimpleNamespace
+
 import pytest
 from websockets.frames import Frame, Opcode
+from websockets.protocol import State
 
-from runtime.servers.uvicorn_protocols import text_frame
+from runtime.servers import uvicorn_protocols
+from runtime.servers.uvicorn_protocols import FRAMES_HELD, FRAMES_HELD_BYTES, ChatWebSocketProtocol, text_frame
 
 
 def _reference(text: str) -> bytes:
@@ -40,3 +45,60 @@ def test_two_texts_alternating_are_both_remembered_and_a_third_does_not_confuse_
     assert frames[0] is frames[2] and frames[1] is frames[3]
     assert text_frame(third) == _reference(third)
     assert text_frame(shown) == _reference(shown) and text_frame(hidden) == _reference(hidden)
+
+
+def test_a_batch_of_texts_is_framed_once_each_and_the_memo_stays_bounded():
+    batch = [f"presence {n}" for n in range(10)]
+    first = [text_frame(t) for t in batch]
+    assert all(text_frame(t) is f for t, f in zip(batch, first, strict=True))  # one socket after another
+    for n in range(FRAMES_HELD * 3):
+        text_frame(f"other {n}")
+    assert len(uvicorn_protocols._frames) <= FRAMES_HELD
+    big = "b" * (FRAMES_HELD_BYTES // 3)
+    for _ in range(5):
+        assert text_frame("".join([big])) == _reference(big)
+    assert sum(len(frame) for _t, frame in uvicorn_protocols._frames.values()) <= FRAMES_HELD_BYTES
+
+
+class _Transport:
+    def __init__(self) -> None:
+        self.written: list[bytes] = []
+        self.closing = False
+
+    def write(self, data: bytes) -> None:
+        self.written.append(data)
+
+    def is_closing(self) -> bool:
+        return self.closing
+
+
+def _open_protocol() -> tuple[ChatWebSocketProtocol, _Transport]:
+    """The protocol's state once a socket is open, without a server around it."""
+    protocol = ChatWebSocketProtocol.__new__(ChatWebSocketProtocol)
+    transport = _Transport()
+    writable = asyncio.Event()
+    writable.set()
+    conn = SimpleNamespace(state=State.OPEN, extensions=[], expect_continuation_frame=False)
+    protocol.__dict__.update(
+        transport=transport,
+        writable=writable,
+        handshake_complete=True,
+        conn=conn,
+        disconnected=False,
+        close_sent=False,
+        initial_response=None,
+    )
+    return protocol, transport
+
+
+def test_several_texts_are_one_write_of_their_frames_in_order_or_nothing():
+    protocol, transport = _open_protocol()
+    texts = ["a" * 10, "Grüße ✓", "b" * 300]
+    assert protocol.write_texts_now(texts)
+    assert transport.written == [b"".join(_reference(t) for t in texts)]
+    protocol.writable.clear()  # the client is not reading
+    assert not protocol.write_texts_now(texts) and not protocol.write_text_now(texts[0])
+    protocol.writable.set()
+    transport.closing = True
+    assert not protocol.write_texts_now(texts)
+    assert len(transport.written) == 1
