@@ -498,6 +498,9 @@ DB_BATCHES_AT_ONCE = env_int("DB_BATCHES_AT_ONCE", 1)
 DELIVERY_REDELIVERY_SECONDS = env_float("DELIVERY_REDELIVERY_SECONDS", 10.0)
 # Confirmations are written to the database in batches, this often.
 DELIVERY_CONFIRM_FLUSH_SECONDS = env_float("DELIVERY_CONFIRM_FLUSH_SECONDS", 1.0)
+# A room's message that reaches a gateway ahead of the one before it (two sends crossing) waits
+# this long for it, so every socket takes both in order (gateway.delivery.reorder); 0: never.
+DELIVERY_REORDER_SECONDS = env_float("DELIVERY_REORDER_SECONDS", 0.05)
 # How often a gateway compares the database with what its sockets were written (lost pushes).
 DELIVERY_SWEEP_SECONDS = env_float("DELIVERY_SWEEP_SECONDS", 5.0)
 # Bytes a socket may hold that its client has not provably read (a pong after them); owed

@@ -150,8 +150,9 @@ CROSS JOIN LATERAL (
 
 
 def _read(model: type[Message] | type[MessageUpdate], fetches: list[_Fetch]) -> list[Any]:
-    """Every fetch's rows of `model`, in one query: on PostgreSQL `_RANGES_SQL`, elsewhere a
-    UNION ALL of the ranges, each ordered and limited."""
+    """Every fetch's rows of `model`: on PostgreSQL in one query (`_RANGES_SQL`); elsewhere a
+    UNION ALL of the ranges, each ordered and limited, or, where the database cannot limit the
+    parts of a UNION (SQLite, for development), one query per range."""
     if connection.vendor == "postgresql" and fetches:
         sql = _RANGES_SQL.format(table=connection.ops.quote_name(model._meta.db_table))
         params = [
@@ -169,6 +170,8 @@ def _read(model: type[Message] | type[MessageUpdate], fetches: list[_Fetch]) -> 
         parts.append(rows.order_by("seq")[: fetch.limit])
     if len(parts) == 1:
         return list(parts[0])
+    if not connection.features.supports_slicing_ordering_in_compound:
+        return [row for part in parts for row in part]
     return list(parts[0].union(*parts[1:], all=True))
 
 

@@ -35,6 +35,7 @@ from chatproject.bus import gateway_channel
 from chatproject.frames import CLOSE_TOO_SLOW
 from gateway import metrics
 from gateway.delivery.connection import Connection
+from gateway.delivery.reorder import RoomOrder
 from gateway.delivery.store import DeliveryStore
 from gateway.hub import Hub
 from gateway.live import LiveState
@@ -63,6 +64,7 @@ class DeliveryEngine:
         self._watched: set[Connection] = set()
         self._proving: set[Connection] = set()
         self.live = LiveState(self.spawn)
+        self.order: RoomOrder | None = None  # set when the engine starts
 
     def configure(self, *, gateway_id: str | None, register_again: Callable[[], None] | None = None) -> None:
         """Make this engine gateway `gateway_id` (None: the process is no gateway)."""
@@ -88,6 +90,8 @@ class DeliveryEngine:
         self._confirmed, self._device_confirmed = {}, {}
         self._watched, self._proving = set(), set()
         self.budget_bytes = settings.DELIVERY_MAX_UNPROVEN_BYTES
+        hold = settings.DELIVERY_REORDER_SECONDS
+        self.order = RoomOrder(hold_seconds=hold) if hold > 0 else None
         self._tasks = [
             loop.create_task(self._receive_loop(), name="gateway-receiver"),
             loop.create_task(self._timer_loop(), name="gateway-timers"),
@@ -189,11 +193,39 @@ class DeliveryEngine:
                 await asyncio.sleep(1)
                 continue
             self.events_received += 1
-            metrics.event_received(kind=event.get("type"))
+            kind = event.get("type")
+            metrics.event_received(kind=kind)
+            try:
+                if kind == "deliver" and self.order is not None:
+                    await self._in_order(event)
+                else:
+                    await self.handle(event)
+            except Exception:
+                logger.exception("could not handle a %s event", kind)
+
+    async def _in_order(self, event: dict[str, Any]) -> None:
+        """`handle` a deliver event, put back in its room's seq order (`gateway.delivery.reorder`)."""
+        order = self.order
+        ready, waits = order.arrive(event, time.monotonic())
+        if waits:
+            asyncio.get_running_loop().call_later(order.hold_seconds, self._release_held)
+        for one in ready:
+            await self.handle(one)
+
+    def _release_held(self) -> None:
+        """The wait for a room's missing event is over: hand what was held behind it."""
+        if self.order is None:
+            return
+        ready = self.order.due(time.monotonic())
+        if ready:
+            self.spawn(self._hand(ready))
+
+    async def _hand(self, events: list[dict[str, Any]]) -> None:
+        for event in events:
             try:
                 await self.handle(event)
             except Exception:
-                logger.exception("could not handle a %s event", event.get("type"))
+                logger.exception("could not handle a held %s event", event.get("type"))
 
     async def handle(self, event: dict[str, Any]) -> None:
         """Hand one bus event to the local sockets of its users (`chatproject.bus` event types).
@@ -294,6 +326,8 @@ class DeliveryEngine:
                 await self.flush_confirmations()
                 await self.live.flush_reads()
                 await self.live.flush_presence()
+                if self.order is not None:
+                    self.order.forget_quiet(now)
             except asyncio.CancelledError:
                 raise
             except Exception:
