@@ -2,7 +2,8 @@
 its gateway, opens its socket with its token, and keeps the `seq` of every frame of its room;
 when the socket drops it asks the registry again and comes back with the browser client's
 back-off (bench/backoff.py, as docs/websocket.md and the browser client say: full jitter from
-0.5 s, doubling, capped at 30 s, reset by a welcome; within 0-1 s after a 1012 or 1001). What
+0.5 s, doubling, capped at 30 s, reset by a welcome; within 0-1 s after a 1012 or 1001), naming
+the gateway it lost to the registry (`?avoid=`) as the browser client does. What
 it received is judged against the rooms' last `seq` at the end: every message, in order, no
 gap (duplicates are allowed: at least once).
 """
@@ -220,21 +221,27 @@ class Roaming:
     async def _roam(self, roamer: Roamer, pool: HttpPool, query: str, gate: asyncio.Semaphore) -> None:
         failures = 0
         headers = {"Authorization": f"Bearer {roamer.token}"}
+        # As the browser client: the gateway it lost or could not reach is named to the registry
+        # as one to avoid (`?avoid=`), until a welcome.
+        avoid: str | None = None
         while not roamer.stopping:
             roamer.attempts += 1
             code: int | None = None
             phase: str | None = None
             began = 0.0
+            gateway_id: str | None = None
             try:
                 async with contextlib.AsyncExitStack() as stack:
                     if not roamer.welcomes:
                         await stack.enter_async_context(gate)
                     async with asyncio.timeout(ATTEMPT_TIMEOUT_SECONDS):
                         phase, began = "registry", time.time()
-                        reply = await pool.get("/registry/gateway/available", headers=headers)
+                        path = "/registry/gateway/available" + (f"?avoid={avoid}" if avoid else "")
+                        reply = await pool.get(path, headers=headers)
                         if reply.status != 200:
                             raise ConnectionError(f"registry answered {reply.status}")
                         data = reply.json()["data"]
+                        gateway_id = data["gateway_id"]
                         roamer.phases.append((phase, began, time.time()))
                         phase, began = "connecting", time.time()
                         ws = await connect(data["ws_url"] + query, additional_headers=headers, **SOCKET_OPTIONS)
@@ -247,7 +254,7 @@ class Roaming:
                         phase = None
                         roamer.phases.append(("welcome", began, time.time()))
                 roamer.welcomes.append((data["gateway_id"], time.time()))
-                failures = 0
+                failures, avoid = 0, None
                 await self._roam_read(roamer, ws, ack="ack=1" in query)
                 code = ws.close_code
                 if not roamer.stopping:
@@ -267,6 +274,7 @@ class Roaming:
                 roamer.ws = None
             if roamer.stopping:
                 return
+            avoid = gateway_id or avoid
             delay = retry_delay(code, failures)
             if delay is None:
                 roamer.errors[f"gave up: close code {code} is final"] += 1

@@ -131,6 +131,14 @@ class RoutesBatchSerializer(serializers.Serializer):
 
 class AvailableQuerySerializer(serializers.Serializer):
     user_id = QueryIdField(required=False)
+    avoid = _StrictRegexField(
+        INSTANCE_ID_RE,
+        min_length=1,
+        max_length=64,
+        required=False,
+        error_messages={"invalid": _INSTANCE_ID_MSG},
+        help_text="the gateway this client just lost or could not reach: another one is named if any has room",
+    )
 
 
 def gateway_data(gateway: GatewayInstance) -> dict[str, Any]:

@@ -180,9 +180,15 @@ def gateway_unregister(*, gateway_id: str) -> None:
     gateway_snapshot().invalidate()
 
 
-def gateway_choose(*, user_id: int | None) -> GatewayEntry:
+def gateway_choose(*, user_id: int | None, avoid: str | None = None) -> GatewayEntry:
     """The gateway a client should open its socket on, from this process's snapshot of the
     live gateways (`registry.snapshot`); never a dead one.
+
+    `avoid`: a gateway the client has just lost or could not reach. A killed gateway counts as
+    alive until its liveness entry expires (REGISTRY_LIVENESS_TTL_SECONDS), and until then its
+    clients, all asking at once, would each be sent straight back to it by stickiness. So it is
+    left out of the choice while another live gateway has room; when it is the only one, it is
+    the answer (a restart: the client must get back).
 
     Sticky first: the gateway of the user's most recent connection on a live gateway, else the
     gateway the user left less than REGISTRY_RECONNECT_LEASE_SECONDS ago if it is still alive
@@ -195,6 +201,8 @@ def gateway_choose(*, user_id: int | None) -> GatewayEntry:
     now = clock.now()
     snapshot = gateway_snapshot()
     live = snapshot.live(now=now)
+    if avoid in live and any(_has_room(snapshot, g) for gateway_id, g in live.items() if gateway_id != avoid):
+        live = {gateway_id: g for gateway_id, g in live.items() if gateway_id != avoid}
     if len(live) == 1:
         # One live gateway with room is the answer whatever the user's history: no query (the
         # clients of a dead gateway all ask at once, and the survivor is the only choice).

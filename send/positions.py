@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from chatproject.exceptions import InvalidInput
@@ -141,25 +141,51 @@ def confirmations_record(
     members, `device_confirmed` {(device, room_id): seq} for devices (their users' positions are
     in `confirmed` too). Returns the number of memberships changed.
 
-    One transaction, one UPDATE per distinct (room, seq): the members of a room who read the
-    same message (the usual case: a fan-out) are confirmed together, not one row at a time.
+    One transaction. On PostgreSQL one UPDATE for all the members (`_RAISE_SQL`: the positions
+    as arrays), and for devices one INSERT and one UPDATE, whatever their number: a gateway
+    whose clients all came back at once confirms thousands of positions in rooms at many
+    different seqs each second. Elsewhere one UPDATE per distinct (room, seq): the members of a
+    room who read the same message (the usual case: a fan-out) are confirmed together.
     """
-    changed = 0
     with transaction.atomic():
-        for (room_id, seq), user_ids in _by_room_and_seq(confirmed).items():
-            changed += Membership.objects.filter(room_id=room_id, user_id__in=user_ids, acked_seq__lt=seq).update(
-                acked_seq=seq
-            )
+        changed = _raise(Membership, "user", confirmed)
         if device_confirmed:
             # Rooms the device has no row for yet get one; then the rows are raised.
             DevicePosition.objects.bulk_create(
                 [DevicePosition(device_id=d, room_id=r, acked_seq=s) for (d, r), s in device_confirmed.items()],
                 ignore_conflicts=True,
             )
-            for (room_id, seq), devices in _by_room_and_seq(device_confirmed).items():
-                DevicePosition.objects.filter(room_id=room_id, device_id__in=devices, acked_seq__lt=seq).update(
-                    acked_seq=seq
-                )
+            _raise(DevicePosition, "device", device_confirmed)
+    return changed
+
+
+_RAISE_SQL = """
+UPDATE {table} AS t SET acked_seq = v.seq
+FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[]) AS v(owner_id, room_id, seq)
+WHERE t.{owner} = v.owner_id AND t.{room} = v.room_id AND t.acked_seq < v.seq
+"""
+
+
+def _raise(model: type[Membership] | type[DevicePosition], owner: str, confirmed: Mapping[tuple[int, int], int]) -> int:
+    """Raise `model`'s acked_seq of each (owner, room) in `confirmed` to its seq, never lowering
+    one; the number of rows changed."""
+    if not confirmed:
+        return 0
+    if connection.vendor == "postgresql":
+        quote, meta = connection.ops.quote_name, model._meta
+        sql = _RAISE_SQL.format(
+            table=quote(meta.db_table),
+            owner=quote(meta.get_field(owner).column),
+            room=quote(meta.get_field("room").column),
+        )
+        owners, rooms, seqs = zip(*((who, room_id, seq) for (who, room_id), seq in confirmed.items()), strict=True)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [list(owners), list(rooms), list(seqs)])
+            return cursor.rowcount
+    changed = 0
+    for (room_id, seq), who in _by_room_and_seq(confirmed).items():
+        rows = model.objects.filter(room_id=room_id, acked_seq__lt=seq, **{f"{owner}_id__in": who})
+        changed += rows.update(acked_seq=seq)
     return changed
 
 

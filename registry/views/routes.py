@@ -31,6 +31,7 @@ from registry.serializers import (
 from registry.views.instances import GATEWAY_GONE
 
 _CONNECTION = OpenApiResponse(UserConnectionSerializer, description="the connection as recorded")
+_QUERY = ("user_id", "avoid")  # what GET /registry/gateway/available reads of its query; the rest is ignored
 
 
 class GatewayAvailableView(APIView):
@@ -46,7 +47,9 @@ class GatewayAvailableView(APIView):
         description=(
             "The user (`user_id`, else a valid Bearer token, else none: an invalid token is ignored) keeps "
             "the gateway of a live connection, or of one closed less than 120 s ago while that gateway "
-            "lives; otherwise the least-loaded live gateway with room left. Never a dead one."
+            "lives; otherwise the least-loaded live gateway with room left. Never a dead one. `avoid` names "
+            "a gateway the client just lost or could not reach: it is not named while another live gateway "
+            "has room."
         ),
         tags=["registry"],
         parameters=[AvailableQuerySerializer],
@@ -65,12 +68,15 @@ class GatewayAvailableView(APIView):
         },
     )
     def get(self, request: Request) -> Response:
-        query = {key: value for key, value in request.query_params.items() if key == "user_id" and value != ""}
+        # An empty user_id is no user_id (as clients of the original design send it); an empty
+        # avoid is refused.
+        params = request.query_params
+        query = {key: params[key] for key in _QUERY if key in params and (params[key] != "" or key == "avoid")}
         data = validated(AvailableQuerySerializer, query)
         user_id = data.get("user_id")
         if user_id is None:
             user_id = _user_id_from_bearer(request)
-        gateway = services.gateway_choose(user_id=user_id)
+        gateway = services.gateway_choose(user_id=user_id, avoid=data.get("avoid"))
         return ok(gateway_address_data(gateway))
 
 
@@ -190,20 +196,30 @@ class RoutesBatchView(InternalAPIView, APIView):
 
 # --- the same choice beside Django's stack (chatproject.fast_http) ---------------------------
 
-_PLAIN_USER_ID = re.compile(r"user_id=([1-9][0-9]{0,15})")
+_PLAIN_QUERY = re.compile(r"(?:user_id=([1-9][0-9]{0,15})|avoid=([A-Za-z0-9._-]{1,64}))")
 
 
 def _prepare_gateway_available(request: FastRequest) -> Work | None:
-    """The plain `GatewayAvailableView.get`: no query, or just `user_id=<id>` (any other
-    query, an invalid id among them, goes to the view, which answers or refuses it)."""
-    if request.query:
-        match = _PLAIN_USER_ID.fullmatch(request.query)
-        if match is None or int(match[1]) > MAX_ID:
+    """The plain `GatewayAvailableView.get`: no query, or `user_id=<id>` and `avoid=<gateway id>`,
+    each at most once and written plainly (any other query, an invalid value among them, goes to
+    the view, which answers or refuses it)."""
+    user_id: int | None = None
+    avoid: str | None = None
+    for part in request.query.split("&") if request.query else ():
+        match = _PLAIN_QUERY.fullmatch(part)
+        if match is None:
             return None
-        user_id: int | None = int(match[1])
-    else:
+        if match[1] is not None:
+            if user_id is not None or int(match[1]) > MAX_ID:
+                return None
+            user_id = int(match[1])
+        else:
+            if avoid is not None:
+                return None
+            avoid = match[2]
+    if user_id is None:
         user_id = user_id_from_authorization(request.headers.get("authorization", ""))
-    return lambda: gateway_address_data(services.gateway_choose(user_id=user_id))
+    return lambda: gateway_address_data(services.gateway_choose(user_id=user_id, avoid=avoid))
 
 
 FAST_ROUTES = {

@@ -850,8 +850,10 @@ describe('ChatSocket', () => {
       refreshes: 0,
       loggedOut: null,
       ensureFreshToken: async () => true,
+      registryPaths: [],
       get: async (path) => {
-        assert.equal(path, '/registry/gateway/available');
+        assert.match(path, /^\/registry\/gateway\/available(\?avoid=[A-Za-z0-9._-]+)?$/);
+        api.registryPaths.push(path);
         api.registryCalls += 1;
         const answer = registryAnswers.shift() ?? { ws_url: 'ws://127.0.0.1:8084/api/ws' };
         if (answer instanceof Error) throw answer;
@@ -906,6 +908,30 @@ describe('ChatSocket', () => {
     assert.deepEqual(ws.protocols, ['bearer', 'tok-1']);
     ws.serverSends(WELCOME);
     assert.deepEqual(events.slice(-2), [['status', 'online', 'Connected'], ['open']]);
+  });
+
+  test('after losing a gateway it asks the registry to avoid that one, until a welcome', async () => {
+    registryAnswers.push(
+      { gateway_id: 'gw-a', ws_url: 'ws://10.0.0.7:8084/api/ws' },
+      { gateway_id: 'gw-a', ws_url: 'ws://10.0.0.7:8084/api/ws' }, // the registry does not know yet
+      { gateway_id: 'gw-b', ws_url: 'ws://10.0.0.8:8084/api/ws' },
+    );
+    socket.start();
+    await settle();
+    FakeWebSocket.instances[0].serverSends(WELCOME);
+    FakeWebSocket.instances[0].serverCloses(1006); // gw-a was killed
+    await nextAttemptAfter(backoffDelay(0), 2);
+    FakeWebSocket.instances[1].serverCloses(1006); // refused: still gw-a
+    await nextAttemptAfter(backoffDelay(1), 3);
+    FakeWebSocket.instances[2].serverSends(WELCOME); // welcomed on gw-b: nothing to avoid any more
+    FakeWebSocket.instances[2].serverCloses(1000); // then gw-b is lost
+    await nextAttemptAfter(backoffDelay(0), 4);
+    assert.deepEqual(api.registryPaths, [
+      '/registry/gateway/available',
+      '/registry/gateway/available?avoid=gw-a',
+      '/registry/gateway/available?avoid=gw-a',
+      '/registry/gateway/available?avoid=gw-b',
+    ]);
   });
 
   test('a tab keeps one device id in its storage', () => {

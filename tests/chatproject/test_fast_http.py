@@ -72,6 +72,18 @@ def test_a_user_with_a_connection_gets_its_gateway_as_django_answers_it_without_
     assert entered_django == [PATH]
 
 
+@pytest.mark.parametrize("query", ["user_id={user}&avoid=gw-2", "avoid=gw-2&user_id={user}", "avoid=gw-1"])
+def test_a_gateway_to_avoid_is_read_as_django_reads_it_without_entering_django(
+    gateways: Any, entered_django: list[str], query: str
+) -> None:
+    query = query.format(user=gateways.pk)
+    fast = call(asgi.application, query=query)
+    assert fast[0] == 200 and entered_django == []
+    avoided = re.search(r"avoid=([^&]+)", query)[1]
+    assert b'"gateway_id":"' + avoided.encode() not in fast[2]
+    assert fast == django_reply(query=query)
+
+
 def test_a_valid_bearer_token_names_the_user_and_an_invalid_one_is_ignored(
     gateways: Any, entered_django: list[str]
 ) -> None:
@@ -104,6 +116,10 @@ def test_the_access_log_and_the_duration_metric_see_a_fast_reply_once(
         ("user_id=9007199254740992", "GET", []),
         ("user_id=5&user_id=6", "GET", []),
         ("user_id=5&format=json", "GET", []),
+        ("avoid=gw-1&avoid=gw-2", "GET", []),
+        ("avoid=", "GET", []),
+        ("avoid=gw%2D1", "GET", []),
+        ("user_id=5&avoid=" + "x" * 65, "GET", []),
         ("", "POST", []),
         ("", "HEAD", []),
         ("", "OPTIONS", []),

@@ -206,6 +206,35 @@ def test_a_bad_user_id_is_400(api, register_gateway, clock, value):
     assert list(body["errors"]) == ["user_id"]
 
 
+def test_a_gateway_the_client_lost_is_avoided_while_another_has_room_even_if_sticky(api, register_gateway, clock):
+    register_gateway("gw-dying")
+    register_gateway("gw-2")
+    register_gateway("gw-3", capacity=1)
+    services.gateway_heartbeat(gateway_id="gw-3", connected_users=1)  # full
+    services.user_connect(user_id=5, gateway_id="gw-dying", connection_id="phone")
+    # Killed a moment ago, it still counts as alive: without `avoid` the user is sent back to it.
+    assert _chosen(api, user_id=5) == "gw-dying"
+    assert {_chosen(api, user_id=5, avoid="gw-dying") for _ in range(5)} == {"gw-2"}
+    assert _chosen(api, avoid="gw-2") == "gw-dying"
+    assert _chosen(api, user_id=5, avoid="gw-unknown") == "gw-dying"  # a gateway it does not know: no effect
+
+
+def test_an_avoided_gateway_that_is_the_only_one_with_room_is_still_the_answer(api, register_gateway, clock):
+    register_gateway("gw-1")
+    assert _chosen(api, avoid="gw-1") == "gw-1"  # a restart: the client must get back
+    register_gateway("gw-full", capacity=1)
+    services.gateway_heartbeat(gateway_id="gw-full", connected_users=1)
+    assert _chosen(api, avoid="gw-1") == "gw-1"
+
+
+@pytest.mark.parametrize("value", ["", "has space", "x" * 65, "ü"])
+def test_a_bad_avoid_is_400(api, register_gateway, clock, value):
+    register_gateway("gw-1")
+    response = _available(api, avoid=value)
+    assert response.status_code == 400
+    assert list(response.json()["errors"]) == ["avoid"]
+
+
 def test_send_available_picks_a_live_instance_at_random(api, internal_api, clock):
     for name in ("send-1", "send-2"):
         internal_api.post(

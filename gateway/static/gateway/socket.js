@@ -38,6 +38,8 @@ export class ChatSocket {
     this.lastHeard = 0;
     this.pingSent = 0;
     this.connectId = 0;
+    this.gatewayId = null; // the gateway of the latest attempt
+    this.avoid = null; // a gateway this client lost or could not reach: the registry names another if it can
   }
 
   start() {
@@ -76,14 +78,17 @@ export class ChatSocket {
     let gateway;
     try {
       if (!(await this.api.ensureFreshToken())) return;
-      // Asked again on every attempt: the gateway we had may be the one that died.
-      gateway = await this.api.get('/registry/gateway/available');
+      // Asked again on every attempt: the gateway we had may be the one that died, and the
+      // registry may not know it yet (`avoid`).
+      const query = this.avoid ? `?avoid=${encodeURIComponent(this.avoid)}` : '';
+      gateway = await this.api.get(`/registry/gateway/available${query}`);
     } catch (error) {
       if (attemptId !== this.connectId) return;
       this.scheduleReconnect(error.status === 503 ? 'No chat gateway is available' : error.message);
       return;
     }
     if (this.stopped || !this.api.session || attemptId !== this.connectId) return;
+    this.gatewayId = gateway.gateway_id;
     let url;
     try {
       url = new URL(gateway.ws_url, window.location.href);
@@ -117,6 +122,7 @@ export class ChatSocket {
 
   closed(event) {
     this.ws = null;
+    this.avoid = this.gatewayId;
     clearInterval(this.keepaliveTimer);
     clearTimeout(this.ackTimer);
     if (this.stopped) return;
@@ -172,6 +178,7 @@ export class ChatSocket {
     switch (frame.type) {
       case 'system':
         this.attempt = 0;
+        this.avoid = null;
         this.startKeepalive();
         this.callbacks.onStatus('online', 'Connected');
         this.callbacks.onOpen();
