@@ -209,8 +209,7 @@ class DeliveryEngine:
         ready, waits = order.arrive(event, time.monotonic())
         if waits:
             asyncio.get_running_loop().call_later(order.hold_seconds, self._release_held)
-        for one in ready:
-            await self.handle(one)
+        await self._hand(ready)
 
     def _release_held(self) -> None:
         """The wait for a room's missing event is over: hand what was held behind it."""
@@ -221,11 +220,12 @@ class DeliveryEngine:
             self.spawn(self._hand(ready))
 
     async def _hand(self, events: list[dict[str, Any]]) -> None:
+        """`handle` each event in turn; one that fails is logged and does not hold up the rest."""
         for event in events:
             try:
                 await self.handle(event)
             except Exception:
-                logger.exception("could not handle a held %s event", event.get("type"))
+                logger.exception("could not handle a %s event", event.get("type"))
 
     async def handle(self, event: dict[str, Any]) -> None:
         """Hand one bus event to the local sockets of its users (`chatproject.bus` event types).

@@ -102,3 +102,25 @@ async def test_a_gateway_writes_two_crossing_messages_in_order_and_at_once():
         assert server.seqs() == [1, 2, 3, 4, 5, 6]
     finally:
         await engine.stop()
+
+
+@override_settings(DELIVERY_REORDER_SECONDS=HOLD)
+async def test_an_event_that_fails_does_not_hold_up_those_released_with_it(caplog):
+    engine = DeliveryEngine(hub=Hub(), store=FakeStore(last_seq=0))
+    engine.ensure_started()
+    handled: list[int] = []
+
+    async def handle(event: dict[str, Any]) -> None:
+        if event["seq"] == 2:
+            raise RuntimeError("a broken event")
+        handled.append(event["seq"])
+
+    engine.handle = handle  # type: ignore[method-assign]
+    try:
+        await engine._in_order(event(1))
+        await engine._in_order(event(3))
+        await engine._in_order(event(2))  # releases 3 behind it
+        assert handled == [1, 3]
+        assert "could not handle a deliver event" in caplog.text
+    finally:
+        await engine.stop()
