@@ -111,7 +111,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self._refuse(CLOSE_BAD_TOKEN, credentials.subprotocol)
             return
         hub = engine.hub
-        if len(tuple(hub.sockets_of(user_id))) >= settings.WS_MAX_CONNECTIONS_PER_USER:
+        if len(hub.sockets_of(user_id)) >= settings.WS_MAX_CONNECTIONS_PER_USER:
             await self._refuse(CLOSE_TOO_MANY, credentials.subprotocol)
             return
         engine.ensure_started()
