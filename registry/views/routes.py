@@ -196,7 +196,8 @@ class RoutesBatchView(InternalAPIView, APIView):
 
 # --- the same choice beside Django's stack (chatproject.fast_http) ---------------------------
 
-_PLAIN_QUERY = re.compile(r"(?:user_id=([1-9][0-9]{0,15})|avoid=([A-Za-z0-9._-]{1,64}))")
+# `avoid` as the serializer takes it: a gateway id (services.INSTANCE_ID_RE, without its anchors).
+_PLAIN_QUERY = re.compile(rf"(?:user_id=([1-9][0-9]{{0,15}})|avoid=({services.INSTANCE_ID_RE.pattern.strip('^$')}))")
 
 
 def _prepare_gateway_available(request: FastRequest) -> Work | None:
