@@ -11,9 +11,18 @@ CPU on the send path (README, Performance: the send path).
 `OneHopASGIHandler` builds the stack as the WSGI handler does (`load_middleware(is_async=False)`:
 middleware, view hooks and the view called directly, in one thread) and enters it with one
 `sync_to_async(thread_sensitive=True)`, the same thread Django would run those sync parts in. The
-event loop still only parses the request and writes the reply; nothing blocking runs on it. An
+event loop still only reads the body and writes the reply; nothing blocking runs on it. An
 async view, if one is ever added, still works (Django adapts it with `async_to_sync`), at the
 cost of holding its request's thread while it runs: write long-running ones as ASGI apps.
+
+The hop also takes in what Django's `ASGIHandler.handle` does in hops of their own around the
+stack: the `request_started` signal (its receivers are sync: a hop there and back before the
+request even starts), building the request, logging an error response, and closing the
+response (the `request_finished` signal, which hands the database connection back to the
+pool: a hop after the reply). A response that is not streamed is closed in the hop, before its
+bytes go out (it is all in memory by then); a streamed one is closed after, as Django does.
+Django also races the request against the client's disconnect, to cancel an async view; a sync
+view runs to its end either way, and the server drops a reply to a client that has gone.
 
 Each request runs its sync parts in a thread of its own (asgiref's `ThreadSensitiveContext`,
 so requests run side by side), taken from at most `HTTP_THREADS` single-thread executors.
@@ -35,7 +44,12 @@ from typing import Any, TypeVar
 import django
 from asgiref.sync import ThreadSensitiveContext, sync_to_async
 from django.conf import settings
-from django.core.handlers.asgi import ASGIHandler
+from django.core import signals
+from django.core.exceptions import RequestAborted
+from django.core.handlers.asgi import ASGIHandler, get_script_prefix
+from django.http import FileResponse, HttpResponseBase
+from django.urls import set_script_prefix, set_urlconf
+from django.utils.log import log_response
 
 T = TypeVar("T")
 
@@ -49,7 +63,7 @@ class OneHopASGIHandler(ASGIHandler):
 
     def load_middleware(self, is_async: bool = False) -> None:
         super().load_middleware(is_async=False)
-        self._middleware_chain = sync_to_async(self._middleware_chain, thread_sensitive=True)
+        self._respond_in_thread = sync_to_async(self._respond, thread_sensitive=True)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -60,6 +74,43 @@ class OneHopASGIHandler(ASGIHandler):
                 await self.handle(scope, receive, send)
         finally:
             self._release(executor)
+
+    async def handle(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        """Django's `ASGIHandler.handle` with everything between reading the body and writing the
+        reply in one hop (`_respond`)."""
+        try:
+            body_file = await self.read_body(receive)
+        except RequestAborted:
+            return
+        try:
+            set_script_prefix(get_script_prefix(scope))
+            response = await self._respond_in_thread(scope, body_file)
+            try:
+                await self.send_response(response, send)
+            finally:
+                if response.streaming:
+                    await sync_to_async(response.close, thread_sensitive=True)()
+        finally:
+            body_file.close()
+
+    def _respond(self, scope: dict[str, Any], body_file: Any) -> HttpResponseBase:
+        """The response to one request, in its thread: the request_started signal, the request
+        built, the middleware stack and the view, an error logged, and a response that is not
+        streamed closed (request_finished)."""
+        signals.request_started.send(sender=self.__class__, scope=scope)
+        request, response = self.create_request(scope, body_file)
+        if request is not None:
+            set_urlconf(settings.ROOT_URLCONF)
+            response = self._middleware_chain(request)
+            response._resource_closers.append(request.close)
+            if response.status_code >= 400:
+                log_response("%s: %s", response.reason_phrase, request.path, response=response, request=request)
+        response._handler_class = self.__class__
+        if isinstance(response, FileResponse):  # the server chunks it; read it in big blocks
+            response.block_size = self.chunk_size
+        if not response.streaming:
+            response.close()
+        return response
 
     async def run_sync(self, fn: Callable[[], T]) -> T:
         """`fn()` in one of the request threads (waiting for one as a request does): for the

@@ -92,3 +92,100 @@ async def test_a_request_cancelled_while_waiting_for_a_thread_loses_no_thread(se
     assert handler._idle == [held]
     status, _ = await request(handler, "/no/such/path")
     assert status == 404 and handler._idle == [held]
+
+
+async def test_the_signals_and_the_view_run_in_the_one_thread_and_the_connection_goes_back_first(monkeypatch):
+    """request_started, the view and request_finished (which hands the database connection
+    back) all run on the request's thread, in that order, and a plain response is closed
+    before its bytes are written: nothing of the request is left for a hop after the reply."""
+    from django.core import signals
+
+    handler = OneHopASGIHandler()
+    events: list[tuple[str, int]] = []
+    pattern = get_resolver().url_patterns[-1]
+    original = pattern.callback
+
+    def started(**kwargs: Any) -> None:
+        events.append(("started", threading.get_ident()))
+
+    def finished(**kwargs: Any) -> None:
+        events.append(("finished", threading.get_ident()))
+
+    def view(request: Any, *args: Any, **kwargs: Any) -> Any:
+        events.append(("view", threading.get_ident()))
+        return original(request, *args, **kwargs)
+
+    monkeypatch.setattr(pattern, "callback", view)
+    signals.request_started.connect(started)
+    signals.request_finished.connect(finished)
+    sent: list[str] = []
+    try:
+        incoming = [{"type": "http.request", "body": b"", "more_body": False}]
+
+        async def receive() -> dict[str, Any]:
+            if incoming:
+                return incoming.pop()
+            await asyncio.sleep(3600)
+            return {"type": "http.disconnect"}
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message["type"])
+            events.append((message["type"], 0))
+
+        scope = {
+            "type": "http",
+            "method": "GET",
+            "path": "/no/such/path",
+            "query_string": b"",
+            "headers": [(b"host", b"localhost")],
+            "client": ("127.0.0.1", 5000),
+            "server": ("127.0.0.1", 8000),
+        }
+        await handler(scope, receive, send)
+    finally:
+        signals.request_started.disconnect(started)
+        signals.request_finished.disconnect(finished)
+    names = [name for name, _ in events]
+    assert names == ["started", "view", "finished", "http.response.start", "http.response.body"]
+    threads = {thread for name, thread in events if not name.startswith("http.")}
+    assert len(threads) == 1 and threading.get_ident() not in threads
+    assert sent == ["http.response.start", "http.response.body"]
+
+
+async def test_a_streamed_response_is_sent_whole_and_closed_after(monkeypatch):
+    from django.core import signals
+    from django.http import StreamingHttpResponse
+
+    handler = OneHopASGIHandler()
+    order: list[str] = []
+    pattern = get_resolver().url_patterns[-1]
+
+    async def chunks() -> Any:
+        for n in range(3):
+            order.append(f"chunk {n}")
+            yield f"part {n};".encode()
+
+    def view(request: Any, *args: Any, **kwargs: Any) -> Any:
+        return StreamingHttpResponse(chunks(), content_type="text/plain")
+
+    def finished(**kwargs: Any) -> None:
+        order.append("finished")
+
+    monkeypatch.setattr(pattern, "callback", view)
+    signals.request_finished.connect(finished)
+    try:
+        status, _headers, body = await asgi_request(handler, "/streamed")
+    finally:
+        signals.request_finished.disconnect(finished)
+    assert status == 200 and body == b"part 0;part 1;part 2;"
+    assert order == ["chunk 0", "chunk 1", "chunk 2", "finished"]
+    assert len(handler._idle) == 1
+
+
+async def test_an_error_response_is_logged_once_with_its_status(caplog):
+    handler = OneHopASGIHandler()
+    with caplog.at_level("WARNING", logger="django.request"):
+        status, _body = await request(handler, "/no/such/path")
+    assert status == 404
+    records = [r for r in caplog.records if r.name == "django.request"]
+    assert len(records) == 1 and records[0].status_code == 404 and "/no/such/path" in records[0].getMessage()
