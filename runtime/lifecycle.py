@@ -30,6 +30,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from asgiref.sync import markcoroutinefunction
 from django.conf import settings
 
 from attachments.services import attachments_cleanup
@@ -256,13 +257,21 @@ class RegistryLifecycleMiddleware:
         self._closed_loop: asyncio.AbstractEventLoop | None = None
         self._atexit_hooked = False
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    @markcoroutinefunction
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        # A plain call that returns the app's own coroutine once the process runs (as
+        # `chatproject.asgi.ProtocolRouter` does): each open socket's coroutine chain is a
+        # frame shorter. Marked a coroutine function, so servers see an ASGI 3 application.
         if scope["type"] == "lifespan":
-            await self._lifespan(receive, send)
-            return
+            return self._lifespan(receive, send)
         if settings.CHAT_BACKGROUND_TASKS and not self.running() and not self._shut_down_here():
-            server = scope.get("server")
-            await self.startup(port=server[1] if server and server[1] else None)
+            return self._start_then(scope, receive, send)
+        return self.app(scope, receive, send)
+
+    async def _start_then(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The first request of a process that has not started (no lifespan): start, then serve."""
+        server = scope.get("server")
+        await self.startup(port=server[1] if server and server[1] else None)
         await self.app(scope, receive, send)
 
     def listening_on(self, port: int) -> None:
