@@ -26,7 +26,7 @@ from django.db import transaction
 from chatproject import metrics
 from chatproject.directory import directory
 from chatproject.frames import encode, notice_frame
-from chatproject.layer_send import batches_supported, send_batch
+from chatproject.layer_batches import batches_supported, send_batch
 from chatproject.offloop import off_loop
 
 logger = logging.getLogger(__name__)

@@ -33,6 +33,7 @@ from django.conf import settings
 from chatproject import metrics as core_metrics
 from chatproject.bus import gateway_channel
 from chatproject.frames import CLOSE_TOO_SLOW
+from chatproject.layer_batches import batches_supported, receive_batch
 from gateway import metrics
 from gateway.delivery.connection import Connection
 from gateway.delivery.reorder import RoomOrder
@@ -43,6 +44,9 @@ from gateway.live import LiveState
 logger = logging.getLogger(__name__)
 
 SWEEP_CHUNK = 2000
+# Events taken from the channel per round trip to Redis, and how long one blocking wait lasts.
+RECEIVE_BATCH = 64
+RECEIVE_WAIT_SECONDS = 5
 
 
 class DeliveryEngine:
@@ -182,9 +186,13 @@ class DeliveryEngine:
     async def _receive_loop(self) -> None:
         layer = get_channel_layer()
         channel = gateway_channel(self.gateway_id or "")
+        batches = batches_supported(layer)  # Redis: what waits in one round trip
         while True:
             try:
-                event = await layer.receive(channel)
+                if batches:
+                    events = await receive_batch(layer, channel, most=RECEIVE_BATCH, wait_seconds=RECEIVE_WAIT_SECONDS)
+                else:
+                    events = [await layer.receive(channel)]
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -192,16 +200,17 @@ class DeliveryEngine:
                 logger.warning("channel layer receive failed; retrying in 1 s", exc_info=True)
                 await asyncio.sleep(1)
                 continue
-            self.events_received += 1
-            kind = event.get("type")
-            metrics.event_received(kind=kind)
-            try:
-                if kind == "deliver" and self.order is not None:
-                    await self._in_order(event)
-                else:
-                    await self.handle(event)
-            except Exception:
-                logger.exception("could not handle a %s event", kind)
+            for event in events:
+                self.events_received += 1
+                kind = event.get("type")
+                metrics.event_received(kind=kind)
+                try:
+                    if kind == "deliver" and self.order is not None:
+                        await self._in_order(event)
+                    else:
+                        await self.handle(event)
+                except Exception:
+                    logger.exception("could not handle a %s event", kind)
 
     async def _in_order(self, event: dict[str, Any]) -> None:
         """`handle` a deliver event, put back in its room's seq order (`gateway.delivery.reorder`)."""
