@@ -72,10 +72,24 @@ def message_send(
             if room is None:
                 raise NotFound(f"room {room_id} does not exist")
             seq = room.seq
+            message = Message(
+                room_id=room_id,
+                sender_id=sender.pk,
+                seq=seq,
+                client_msg_id=client_msg_id,
+                content=content,
+                created_at=timezone.now(),
+                reply_to_id=reply_to,
+                mention_all=mention_all,
+            )
             # Sending reads (API.md §7.3): the sender's read position moves to this seq in the
             # statement that reads their role and mute; a refusal below rolls it back. The
-            # members at this moment (under the room's lock) are the recipients.
-            sender_row = _sender_and_members(room_id=room_id, user_id=sender.pk, seq=seq)
+            # members at this moment (under the room's lock) are the recipients. A member's
+            # message is stored then (on PostgreSQL by the same statement), before the rules
+            # below: a refusal rolls it back with the rest, and a repeated client_msg_id fails
+            # there on the unique (sender, client_msg_id), so a repeat of a message already
+            # stored returns it whatever has changed since (a mute, say), as a retry must.
+            sender_row = _sender_and_members(room_id=room_id, user_id=sender.pk, seq=seq, message=message)
             if sender_row is None:
                 raise Forbidden(f"you are not a member of room {room_id}")
             role, muted_until, members = sender_row
@@ -97,20 +111,6 @@ def message_send(
                 raise Forbidden(f"only the owner or an admin of room {room_id} can mention everyone")
             if reply_to is not None:
                 _reply_target_check(sender=sender, room_id=room_id, message_id=reply_to)
-            # A repeated client_msg_id fails here on the unique (sender, client_msg_id): the
-            # transaction, the seq taken above included, is rolled back.
-            message = _message_insert(
-                Message(
-                    room_id=room_id,
-                    sender_id=sender.pk,
-                    seq=seq,
-                    client_msg_id=client_msg_id,
-                    content=content,
-                    created_at=timezone.now(),
-                    reply_to_id=reply_to,
-                    mention_all=mention_all,
-                )
-            )
             if mentioned:
                 Mention.objects.bulk_create(
                     [Mention(room_id=room_id, message=message, user_id=user_id, seq=seq) for user_id in mentioned]
@@ -187,25 +187,34 @@ _MESSAGE_INSERT_SQL = (
 )
 
 
-def _message_insert(message: Message) -> Message:
-    """`message` (a new one, with every inserted field set) written, as `Message.objects.create`
-    would write it, its `search_vector` included (`search_vector_of`); returns it with its id.
-    Each value is prepared by its field as the ORM prepares it (the content's JSON, say)."""
+def _message_values(message: Message) -> tuple[list[Any], str]:
+    """The values `_MESSAGE_INSERTED` of a new message, each prepared by its field as the ORM
+    prepares it (the content's JSON, say), then those of its `search_vector` (`search_vector_of`),
+    and the SQL of that vector."""
     values: list[Any] = [
         field.get_db_prep_save(getattr(message, field.attname), connection) for field in _MESSAGE_INSERTED
     ]
     content = message.content
     if connection.vendor == "postgresql" and content is not None and content.get("type") == "text":
-        sql = _MESSAGE_INSERT_SQL.format(vector="to_tsvector(%s::regconfig, %s)")
         values += [settings.MESSAGE_SEARCH_CONFIG, content["text"]]
-    else:
-        sql = _MESSAGE_INSERT_SQL.format(vector="NULL")
-    with connection.cursor() as cursor:
-        cursor.execute(sql, values)
-        message.pk = cursor.fetchone()[0]
+        return values, "to_tsvector(%s::regconfig, %s)"
+    return values, "NULL"
+
+
+def _message_stored(message: Message, pk: int) -> Message:
+    message.pk = pk
     message._state.adding = False
     message._state.db = connection.alias
     return message
+
+
+def _message_insert(message: Message) -> Message:
+    """`message` (a new one, with every inserted field set) written, as `Message.objects.create`
+    would write it, its `search_vector` included; returns it with its id."""
+    values, vector = _message_values(message)
+    with connection.cursor() as cursor:
+        cursor.execute(_MESSAGE_INSERT_SQL.format(vector=vector), values)
+        return _message_stored(message, cursor.fetchone()[0])
 
 
 # One statement: the sender's read position moves up to the new seq (never down), and their
@@ -217,23 +226,38 @@ _SENDER_READ_SQL = (
 
 
 # On PostgreSQL the member ids come back in the same statement: its snapshot is taken after
-# the seq UPDATE locked the room, as a statement of their own would be.
-_SENDER_READ_AND_MEMBERS_SQL = (
-    f"WITH me AS ({_SENDER_READ_SQL}) "  # noqa: S608
-    f"SELECT me.role, me.muted_until, ARRAY(SELECT user_id FROM {_MEMBERSHIP} WHERE room_id = %s) FROM me"
+# the seq UPDATE locked the room, as a statement of their own would be. The same statement
+# inserts the message when the sender is a member (one row of `me`); each value is cast to its
+# column's type, as an INSERT's VALUES would take it.
+_SENDER_READ_MEMBERS_AND_INSERT_SQL = (
+    f"WITH me AS ({_SENDER_READ_SQL}), "  # noqa: S608
+    f"stored AS (INSERT INTO {Message._meta.db_table} "
+    f"({', '.join(field.column for field in _MESSAGE_INSERTED)}, search_vector) "
+    "SELECT {values}, {vector} FROM me RETURNING id) "
+    f"SELECT me.role, me.muted_until, ARRAY(SELECT user_id FROM {_MEMBERSHIP} WHERE room_id = %s), "
+    "(SELECT id FROM stored) FROM me"
 )
 
 
-def _sender_and_members(*, room_id: int, user_id: int, seq: int) -> tuple[int, datetime | None, set[int]] | None:
+_INSERTED_CAST = ", ".join(f"CAST(%s AS {field.db_type(connection)})" for field in _MESSAGE_INSERTED)
+
+
+def _sender_and_members(
+    *, room_id: int, user_id: int, seq: int, message: Message
+) -> tuple[int, datetime | None, set[int]] | None:
     """Move the member's read position up to `seq`; their role, the end of their mute (None: not
-    muted) and the ids of the room's members, or None for a non-member."""
+    muted) and the ids of the room's members, or None for a non-member. A member's new `message`
+    is inserted too (its id set on it): on PostgreSQL in the same statement."""
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            cursor.execute(_SENDER_READ_AND_MEMBERS_SQL, [seq, seq, room_id, user_id, room_id])
+            values, vector = _message_values(message)
+            sql = _SENDER_READ_MEMBERS_AND_INSERT_SQL.format(values=_INSERTED_CAST, vector=vector)
+            cursor.execute(sql, [seq, seq, room_id, user_id, *values, room_id])
             row = cursor.fetchone()
             if row is None:
                 return None
-            role, muted_until, member_ids = row
+            role, muted_until, member_ids, message_id = row
+            _message_stored(message, message_id)
         else:
             cursor.execute(_SENDER_READ_SQL, [seq, seq, room_id, user_id])
             row = cursor.fetchone()
@@ -242,6 +266,7 @@ def _sender_and_members(*, room_id: int, user_id: int, seq: int) -> tuple[int, d
             role, muted_until = row
             cursor.execute(f"SELECT user_id FROM {_MEMBERSHIP} WHERE room_id = %s", [room_id])  # noqa: S608
             member_ids = [member[0] for member in cursor.fetchall()]
+            _message_insert(message)
     if isinstance(muted_until, str):  # SQLite hands back the stored text: naive UTC
         muted_until = parse_datetime(muted_until)
     if muted_until is not None and timezone.is_naive(muted_until):

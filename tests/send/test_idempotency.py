@@ -10,10 +10,10 @@ import pytest
 from django.db import connection
 from rest_framework.test import APIClient
 
-from meta.models import Room
+from meta.models import Membership, Room
 from meta.services import room_create
 from send.models import Message
-from tests.send.conftest import Group, assert_error, assert_ok, frozen_now, send, text
+from tests.send.conftest import FIXED_NOW, Group, assert_error, assert_ok, frozen_now, send, text
 
 THREADS = 8
 
@@ -30,6 +30,39 @@ def test_a_repeat_returns_the_first_message_and_stores_nothing(group: Group) -> 
     group.room.refresh_from_db()
     assert group.room.last_seq == 1
     assert assert_ok(send(alice, group.room.pk, client_msg_id="abc-2"))["data"]["seq"] == 2
+
+
+@pytest.mark.django_db
+def test_a_repeat_of_a_stored_message_returns_it_after_the_sender_was_muted(group: Group) -> None:
+    """A retry of a message that was stored is answered with it, whatever changed since: the
+    send succeeded once, and the client only missed the reply."""
+    alice = group.client(group.alice)
+    first = assert_ok(send(alice, group.room.pk, text("first"), client_msg_id="retry-1"))
+    Membership.objects.filter(room=group.room, user=group.alice).update(muted_until=FIXED_NOW.replace(year=2099))
+    assert assert_ok(send(alice, group.room.pk, text("first"), client_msg_id="retry-1")) == first
+    assert_error(send(alice, group.room.pk, text("new"), client_msg_id="retry-2"), 403, mute_msg(group))
+    assert list(Message.objects.values_list("client_msg_id", "seq")) == [("retry-1", 1)]
+    group.room.refresh_from_db()
+    assert group.room.last_seq == 1
+
+
+@pytest.mark.django_db
+def test_a_refused_send_stores_nothing_and_leaves_its_client_msg_id_free(group: Group) -> None:
+    alice = group.client(group.alice)
+    stranger = group.outsider.pk
+    response = send(alice, group.room.pk, text("to a stranger"), client_msg_id="m-1", mentions=[stranger])
+    assert response.status_code == 400
+    Membership.objects.filter(room=group.room, user=group.alice).update(muted_until=FIXED_NOW.replace(year=2099))
+    assert_error(send(alice, group.room.pk, text("muted"), client_msg_id="m-1"), 403, mute_msg(group))
+    assert not Message.objects.exists()
+    Membership.objects.filter(room=group.room, user=group.alice).update(muted_until=None)
+    data = assert_ok(send(alice, group.room.pk, text("at last"), client_msg_id="m-1"))["data"]
+    assert data["seq"] == 1
+    assert Message.objects.get().content == text("at last")
+
+
+def mute_msg(group: Group) -> str:
+    return f"you are muted in room {group.room.pk} until 2099-11-23T10:04:05.123Z"
 
 
 @pytest.mark.django_db
