@@ -116,8 +116,19 @@ EventFor = Callable[[list[int]], GatewayEvent]
 def publish(*, user_ids: Iterable[int], event_for: EventFor) -> None:
     """Send each live gateway holding some of `user_ids` one event, `event_for(its users)`.
     Users who are offline are skipped (what they are owed waits in the database). Never raises."""
+    _publish(lambda: _routes(user_ids), event_for)
+
+
+def room_publish(*, room_id: int, before_seq: int, event_for: EventFor) -> None:
+    """`publish` to the room's members who joined before `before_seq` (who may see its entry of
+    that seq), found with their gateways in one query (`Directory.gateways_for_room`): a room's
+    members are read where they are, not sent to the database and back. Never raises."""
+    _publish(lambda: directory().gateways_for_room(room_id=room_id, before_seq=before_seq), event_for)
+
+
+def _publish(routes: Callable[[], dict[str, list[int]]], event_for: EventFor) -> None:
     try:
-        events = {gateway_id: event_for(users) for gateway_id, users in _routes(user_ids).items()}
+        events = {gateway_id: event_for(users) for gateway_id, users in routes().items()}
         if events:
             async_to_sync(_send_all)(events)
     except Exception:

@@ -19,6 +19,11 @@ class Directory(Protocol):
         """Live gateway id → the sorted ids of those of `user_ids` with a socket on it."""
         ...
 
+    def gateways_for_room(self, *, room_id: int, before_seq: int) -> dict[str, list[int]]:
+        """Live gateway id → the sorted ids of the room's members who joined before `before_seq`
+        (who may see an entry of that seq) with a socket on it."""
+        ...
+
     def user_ids_online(self, *, user_ids: Iterable[int]) -> set[int]:
         """Those of `user_ids` with at least one socket on a live gateway."""
         ...

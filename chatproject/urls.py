@@ -7,8 +7,10 @@ from chatproject import metrics, openapi, views
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("", include("meta.urls")),
+    # The send service's paths first: they are the most frequent (a message, history, reads),
+    # and each include tried before the one that matches costs Django a list of its patterns.
     path("", include("send.urls")),
+    path("", include("meta.urls")),
     path("", include("gateway.urls")),
     path("", include("registry.urls")),
     path("", include("attachments.urls")),

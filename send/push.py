@@ -11,15 +11,20 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from chatproject.bus import DeliverEvent, publish
+from chatproject.bus import DeliverEvent, publish, room_publish
 from chatproject.frames import encode
 from send.representation import MessageObject, ack_frame, chat_frame
 
 
 def message_publish(
-    *, message: MessageObject, user_ids: Iterable[int], sent_at_ms: int | None = None, resend: bool = False
+    *,
+    message: MessageObject,
+    user_ids: Iterable[int] | None = None,
+    sent_at_ms: int | None = None,
+    resend: bool = False,
 ) -> None:
-    """Push a stored message to the gateways holding `user_ids`; the sender's sockets get an
+    """Push a stored message to the gateways holding `user_ids`, by default the members of its
+    room who may see it (joined before its seq), as they are now; the sender's sockets get an
     ack frame too, except on a resend. `sent_at_ms` is when it was stored (the gateways measure
     delivery latency from it); a resend's latency counts from now. Never raises."""
     frame = encode(chat_frame(message))
@@ -40,7 +45,10 @@ def message_publish(
             "sent_at_ms": started,
         }
 
-    publish(user_ids=user_ids, event_for=event_for)
+    if user_ids is None:
+        room_publish(room_id=message["room_id"], before_seq=message["seq"], event_for=event_for)
+    else:
+        publish(user_ids=user_ids, event_for=event_for)
 
 
 def update_publish(

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -83,13 +83,21 @@ def message_send(
                 mention_all=mention_all,
             )
             # Sending reads (API.md §7.3): the sender's read position moves to this seq in the
-            # statement that reads their role and mute; a refusal below rolls it back. The
-            # members at this moment (under the room's lock) are the recipients. A member's
+            # statement that reads their role and mute; a refusal below rolls it back. It reads
+            # the members the rules need too (under the room's lock): a private room's two, a
+            # group's mentioned ones; the recipients are found with their gateways after
+            # commit (`message_publish`), a big room's thousand ids never read here. A member's
             # message is stored then (on PostgreSQL by the same statement), before the rules
             # below: a refusal rolls it back with the rest, and a repeated client_msg_id fails
             # there on the unique (sender, client_msg_id), so a repeat of a message already
             # stored returns it whatever has changed since (a mute, say), as a retry must.
-            sender_row = _sender_and_members(room_id=room_id, user_id=sender.pk, seq=seq, message=message)
+            sender_row = _sender_and_members(
+                room_id=room_id,
+                user_id=sender.pk,
+                seq=seq,
+                message=message,
+                among=None if not room.is_group else mentioned,
+            )
             if sender_row is None:
                 raise Forbidden(f"you are not a member of room {room_id}")
             role, muted_until, members = sender_row
@@ -116,8 +124,8 @@ def message_send(
                     [Mention(room_id=room_id, message=message, user_id=user_id, seq=seq) for user_id in mentioned]
                 )
             obj = message_object(message, MessageDetails(mentions={message.pk: mentioned}))
-            recipients, sent_at_ms = list(members), unix_ms(message.created_at)
-            transaction.on_commit(lambda: _message_committed(message=obj, user_ids=recipients, sent_at_ms=sent_at_ms))
+            sent_at_ms = unix_ms(message.created_at)
+            transaction.on_commit(lambda: _message_committed(message=obj, sent_at_ms=sent_at_ms))
     except IntegrityError:
         existing = _existing_for_client_msg_id(sender_id=sender.pk, client_msg_id=client_msg_id)
         if existing is None:
@@ -234,7 +242,7 @@ _SENDER_READ_MEMBERS_AND_INSERT_SQL = (
     f"stored AS (INSERT INTO {Message._meta.db_table} "
     f"({', '.join(field.column for field in _MESSAGE_INSERTED)}, search_vector) "
     "SELECT {values}, {vector} FROM me RETURNING id) "
-    f"SELECT me.role, me.muted_until, ARRAY(SELECT user_id FROM {_MEMBERSHIP} WHERE room_id = %s), "
+    f"SELECT me.role, me.muted_until, ARRAY(SELECT user_id FROM {_MEMBERSHIP} WHERE room_id = %s{{among}}), "
     "(SELECT id FROM stored) FROM me"
 )
 
@@ -243,16 +251,23 @@ _INSERTED_CAST = ", ".join(f"CAST(%s AS {field.db_type(connection)})" for field 
 
 
 def _sender_and_members(
-    *, room_id: int, user_id: int, seq: int, message: Message
+    *, room_id: int, user_id: int, seq: int, message: Message, among: Collection[int] | None
 ) -> tuple[int, datetime | None, set[int]] | None:
     """Move the member's read position up to `seq`; their role, the end of their mute (None: not
-    muted) and the ids of the room's members, or None for a non-member. A member's new `message`
-    is inserted too (its id set on it): on PostgreSQL in the same statement."""
+    muted) and the ids of the room's members (of those `among` them, when given), or None for a
+    non-member. A member's new `message` is inserted too (its id set on it): on PostgreSQL in the
+    same statement."""
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             values, vector = _message_values(message)
-            sql = _SENDER_READ_MEMBERS_AND_INSERT_SQL.format(values=_INSERTED_CAST, vector=vector)
-            cursor.execute(sql, [seq, seq, room_id, user_id, *values, room_id])
+            params = [seq, seq, room_id, user_id, *values, room_id]
+            if among is None:
+                condition = ""
+            else:  # the ids as one array literal, as the route lookup sends them
+                condition = " AND user_id = ANY(%s::bigint[])"
+                params.append("{" + ",".join(map(str, among)) + "}")
+            sql = _SENDER_READ_MEMBERS_AND_INSERT_SQL.format(values=_INSERTED_CAST, vector=vector, among=condition)
+            cursor.execute(sql, params)
             row = cursor.fetchone()
             if row is None:
                 return None
@@ -266,6 +281,9 @@ def _sender_and_members(
             role, muted_until = row
             cursor.execute(f"SELECT user_id FROM {_MEMBERSHIP} WHERE room_id = %s", [room_id])  # noqa: S608
             member_ids = [member[0] for member in cursor.fetchall()]
+            if among is not None:
+                wanted = set(among)
+                member_ids = [member for member in member_ids if member in wanted]
             _message_insert(message)
     if isinstance(muted_until, str):  # SQLite hands back the stored text: naive UTC
         muted_until = parse_datetime(muted_until)
@@ -274,9 +292,9 @@ def _sender_and_members(
     return int(role), muted_until, set(member_ids)
 
 
-def _message_committed(*, message: MessageObject, user_ids: list[int], sent_at_ms: int) -> None:
+def _message_committed(*, message: MessageObject, sent_at_ms: int) -> None:
     metrics.MESSAGES_SENT.inc()
-    message_publish(message=message, user_ids=user_ids, sent_at_ms=sent_at_ms)
+    message_publish(message=message, sent_at_ms=sent_at_ms)
 
 
 def message_resend(*, user: User, message_id: int) -> MessageObject:

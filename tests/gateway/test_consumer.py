@@ -226,7 +226,7 @@ async def test_a_gap_in_pushes_is_filled_from_the_database_in_order(connect):
     original = push.message_publish
     push_calls: list[Any] = []
 
-    def lossy(*, message, user_ids, resend=False, **kwargs):
+    def lossy(*, message, user_ids=None, resend=False, **kwargs):
         push_calls.append(message["seq"])
         if message["seq"] != 2:
             original(message=message, user_ids=user_ids, resend=resend, **kwargs)

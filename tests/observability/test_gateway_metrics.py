@@ -196,7 +196,16 @@ async def test_a_failed_receive_counts_a_channel_layer_error(gateway, monkeypatc
             raise ConnectionError("redis is away")
         return await original(channel)
 
-    monkeypatch.setattr(layer, "receive", flaky)
+    original_batch = engine_module.receive_batch
+
+    async def flaky_batch(redis: Any, channel: str, **kwargs: Any) -> list[dict[str, Any]]:
+        if not failures:
+            failures.append(channel)
+            raise ConnectionError("redis is away")
+        return await original_batch(redis, channel, **kwargs)
+
+    monkeypatch.setattr(layer, "receive", flaky)  # the in-memory layer's receive
+    monkeypatch.setattr(engine_module, "receive_batch", flaky_batch)  # Redis: a batch per round trip
     before = sample("chat_channel_layer_errors_total", operation="receive")
     delivery_engine().ensure_started()
     await until(lambda: sample("chat_channel_layer_errors_total", operation="receive") == before + 1)

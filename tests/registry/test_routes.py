@@ -271,3 +271,41 @@ def test_gateways_for_users_groups_each_user_once_and_skips_gateways_known_dead(
     assert selectors.gateways_for_users(user_ids=[9, 7, 5, 3, 7, 11]) == {"gw-1": [3, 7], "gw-2": [5], "gw-3": [9]}
     monkeypatch.setattr(selectors.liveness, "dead_gateway_ids", lambda: frozenset({"gw-3"}))
     assert selectors.gateways_for_users(user_ids=[9, 7, 5, 3]) == {"gw-1": [3, 7], "gw-2": [5]}
+
+
+def test_gateways_for_room_finds_the_members_who_may_see_the_seq_and_their_gateways(
+    register_gateway, clock, monkeypatch, make_user
+):
+    """The route lookup of a message: the room's members who joined before its seq, on live
+    gateways, in one query; on PostgreSQL plain SQL that must answer as the ORM does."""
+    from meta.models import Membership, Room
+
+    register_gateway("gw-1")
+    register_gateway("gw-2")
+    register_gateway("gw-3")
+    early, other, late, offline, outsider = (make_user() for _ in range(5))
+    room = Room.objects.create(name="r", is_group=True, last_seq=10)
+    for user, joined in [(early, 0), (other, 4), (late, 10), (offline, 0)]:
+        Membership.objects.create(room=room, user=user, joined_seq=joined)
+    for user, gateway_id, connection_id in [
+        (early, "gw-1", "a"),
+        (early, "gw-2", "b"),
+        (other, "gw-2", "c"),
+        (late, "gw-1", "d"),
+        (outsider, "gw-1", "e"),
+    ]:
+        services.user_connect(user_id=user.pk, gateway_id=gateway_id, connection_id=connection_id)
+    with CaptureQueriesContext(connection) as queries:
+        routes = selectors.gateways_for_room(room_id=room.pk, before_seq=10)
+    assert len(queries) == 1
+    assert routes == {"gw-1": [early.pk], "gw-2": sorted([early.pk, other.pk])}
+    # the member who joined at seq 10 sees entry 11 on
+    assert selectors.gateways_for_room(room_id=room.pk, before_seq=11) == {
+        "gw-1": sorted([early.pk, late.pk]),
+        "gw-2": sorted([early.pk, other.pk]),
+    }
+    monkeypatch.setattr(selectors.liveness, "dead_gateway_ids", lambda: frozenset({"gw-2"}))
+    assert selectors.gateways_for_room(room_id=room.pk, before_seq=10) == {"gw-1": [early.pk]}
+    assert selectors.gateways_for_room(room_id=room.pk + 1, before_seq=10) == {}
+    clock.advance(3600)  # every database heartbeat is stale
+    assert selectors.gateways_for_room(room_id=room.pk, before_seq=10) == {}

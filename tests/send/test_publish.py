@@ -1,5 +1,6 @@
-"""Publishing of `send_message` after commit: once per stored message, to every member, never on
-an idempotent repeat or an error; and the events that reach the gateways' channels."""
+"""Publishing of `send_message` after commit: once per stored message, to its room's members (found
+with their gateways after commit), never on an idempotent repeat or an error; and the events
+that reach the gateways' channels."""
 
 from __future__ import annotations
 
@@ -27,8 +28,8 @@ def published(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     """Every call of `message_publish` made by the send service, in order."""
     calls: list[dict[str, Any]] = []
 
-    def record(*, message: Any, user_ids: Any, resend: bool = False, **_: Any) -> None:
-        calls.append({"message": message, "user_ids": sorted(user_ids), "resend": resend})
+    def record(*, message: Any, user_ids: Any = None, resend: bool = False, **_: Any) -> None:
+        calls.append({"message": message, "user_ids": None if user_ids is None else sorted(user_ids), "resend": resend})
 
     monkeypatch.setattr("send.services.message_publish", record)
     return calls
@@ -55,20 +56,27 @@ def test_a_stored_message_is_published_once_to_all_members_after_commit(
                 "content": {"type": "text", "text": "hi"},
                 **FRESH_FIELDS,
             },
-            "user_ids": sorted(group.member_ids),
+            "user_ids": None,  # the room's members, with their gateways, after commit
             "resend": False,
         }
     ]
     assert message.pk == data["msgID"]
 
 
-def test_recipients_are_the_members_at_sending_time(
-    group: Group, published: list[dict[str, Any]], django_capture_on_commit_callbacks: Callable[..., Any]
+def test_the_push_goes_to_the_members_online_and_no_one_else(
+    group: Group, django_capture_on_commit_callbacks: Callable[..., Any]
 ) -> None:
+    layer = get_channel_layer()
+    async_to_sync(layer.flush)()
     Membership.objects.filter(room=group.room, user=group.bob).delete()
+    gateway_register(gateway_id="gw-a", address="127.0.0.1", port=8084)
+    for n, user in enumerate([group.owner, group.alice, group.bob, group.outsider]):
+        user_connect(user_id=user.pk, gateway_id="gw-a", connection_id=f"c{n}")
     with django_capture_on_commit_callbacks(execute=True):
         assert_ok(send(group.client(group.owner), group.room.pk))
-    assert [call["user_ids"] for call in published] == [sorted([group.owner.pk, group.alice.pk])]
+    event = async_to_sync(layer.receive)(gateway_channel("gw-a"))
+    assert event["users"] == sorted([group.owner.pk, group.alice.pk])
+    async_to_sync(layer.flush)()
 
 
 def test_an_idempotent_repeat_publishes_nothing(
