@@ -118,38 +118,18 @@ async def test_the_signals_and_the_view_run_in_the_one_thread_and_the_connection
     monkeypatch.setattr(pattern, "callback", view)
     signals.request_started.connect(started)
     signals.request_finished.connect(finished)
-    sent: list[str] = []
     try:
-        incoming = [{"type": "http.request", "body": b"", "more_body": False}]
-
-        async def receive() -> dict[str, Any]:
-            if incoming:
-                return incoming.pop()
-            await asyncio.sleep(3600)
-            return {"type": "http.disconnect"}
-
-        async def send(message: dict[str, Any]) -> None:
-            sent.append(message["type"])
-            events.append((message["type"], 0))
-
-        scope = {
-            "type": "http",
-            "method": "GET",
-            "path": "/no/such/path",
-            "query_string": b"",
-            "headers": [(b"host", b"localhost")],
-            "client": ("127.0.0.1", 5000),
-            "server": ("127.0.0.1", 8000),
-        }
-        await handler(scope, receive, send)
+        status, _headers, _body = await asgi_request(
+            handler, "/no/such/path", on_send=lambda message: events.append((message["type"], 0))
+        )
     finally:
         signals.request_started.disconnect(started)
         signals.request_finished.disconnect(finished)
+    assert status == 404
     names = [name for name, _ in events]
     assert names == ["started", "view", "finished", "http.response.start", "http.response.body"]
     threads = {thread for name, thread in events if not name.startswith("http.")}
     assert len(threads) == 1 and threading.get_ident() not in threads
-    assert sent == ["http.response.start", "http.response.body"]
 
 
 async def test_a_streamed_response_is_sent_whole_and_closed_after(monkeypatch):

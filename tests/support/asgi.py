@@ -4,6 +4,7 @@ lower case, sorted) and body."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 Reply = tuple[int, list[tuple[bytes, bytes]], bytes]
@@ -16,9 +17,10 @@ async def asgi_request(
     method: str = "GET",
     query: str = "",
     headers: list[tuple[bytes, bytes]] | None = None,
+    on_send: Callable[[dict[str, Any]], None] | None = None,
 ) -> Reply:
     """With `host: localhost` unless `headers` name a host; the body is empty, and the client
-    never leaves."""
+    never leaves. `on_send` sees each message the application sends, as it sends it."""
     sent: list[dict[str, Any]] = []
     incoming = [{"type": "http.request", "body": b"", "more_body": False}]
 
@@ -30,6 +32,8 @@ async def asgi_request(
 
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
+        if on_send is not None:
+            on_send(message)
 
     scope = {
         "type": "http",
