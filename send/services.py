@@ -233,8 +233,8 @@ _SENDER_READ_SQL = (
 )
 
 
-# On PostgreSQL the member ids come back in the same statement: its snapshot is taken after
-# the seq UPDATE locked the room, as a statement of their own would be. The same statement
+# On PostgreSQL the members the rules need come back in the same statement: its snapshot is
+# taken after the seq UPDATE locked the room, as a statement of their own would be. The same statement
 # inserts the message when the sender is a member (one row of `me`); each value is cast to its
 # column's type, as an INSERT's VALUES would take it.
 _SENDER_READ_MEMBERS_AND_INSERT_SQL = (
