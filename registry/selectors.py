@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import TypedDict, TypeVar
+from typing import Any, TypedDict, TypeVar
 
 from django.conf import settings
 from django.db import connection
@@ -129,59 +129,54 @@ def gateways_for_users(*, user_ids: Iterable[int]) -> dict[str, list[int]]:
     ids = _ids(user_ids)
     if not ids:
         return {}
-    if connection.vendor == "postgresql":
-        return _gateways_for_users_postgresql(ids)
-    by_gateway: dict[str, set[int]] = {}
-    for user_id, gateway_id in _live_connections(ids).values_list("user_id", "gateway_id"):
-        by_gateway.setdefault(gateway_id, set()).add(user_id)
-    return {gateway_id: sorted(users) for gateway_id, users in sorted(by_gateway.items())}
-
-
-_GATEWAYS_FOR_USERS_SQL = (
-    # `_live_connections` grouped by the database, one row per gateway rather than one per
-    # socket, in plain SQL: this runs after every message, and building the ORM query cost
-    # more CPU than running it. tests/registry/test_routes.py holds it to the ORM's answers.
-    f"SELECT c.gateway_id, array_agg(DISTINCT c.user_id ORDER BY c.user_id) "  # noqa: S608
-    f"FROM {UserConnection._meta.db_table} c JOIN {GatewayInstance._meta.db_table} g "
-    "ON g.gateway_id = c.gateway_id "
-    "WHERE c.user_id = ANY(%s::bigint[]) AND g.last_heartbeat > %s AND NOT (g.gateway_id = ANY(%s::text[])) "
-    "GROUP BY c.gateway_id ORDER BY c.gateway_id"
-)
-
-
-def _gateways_for_users_postgresql(ids: list[int]) -> dict[str, list[int]]:
-    dead = sorted(liveness.dead_gateway_ids())
-    with connection.cursor() as cursor:
-        # The ids travel as one array literal, which psycopg sends without adapting each one.
-        cursor.execute(_GATEWAYS_FOR_USERS_SQL, ["{" + ",".join(map(str, ids)) + "}", live_cutoff(), dead])
-        return dict(cursor.fetchall())
-
-
-_GATEWAYS_FOR_ROOM_SQL = (
-    # `gateways_for_users` of the room's members who joined before the seq, in the same query:
-    # the members' ids never travel to the database and back (a thousand for a big room).
-    f"SELECT c.gateway_id, array_agg(DISTINCT c.user_id ORDER BY c.user_id) "  # noqa: S608
-    f"FROM {Membership._meta.db_table} m JOIN {UserConnection._meta.db_table} c ON c.user_id = m.user_id "
-    f"JOIN {GatewayInstance._meta.db_table} g ON g.gateway_id = c.gateway_id "
-    "WHERE m.room_id = %s AND m.joined_seq < %s AND g.last_heartbeat > %s AND NOT (g.gateway_id = ANY(%s::text[])) "
-    "GROUP BY c.gateway_id ORDER BY c.gateway_id"
-)
+    # The ids travel as one array literal, which psycopg sends without adapting each one.
+    return _by_gateway(
+        condition="c.user_id = ANY(%s::bigint[])",
+        params=["{" + ",".join(map(str, ids)) + "}"],
+        users=Q(user_id__any=ids),
+    )
 
 
 def gateways_for_room(*, room_id: int, before_seq: int) -> dict[str, list[int]]:
     """`gateways_for_users` of the members of room `room_id` who joined before `before_seq` (those
-    who may see the room's entry of that seq). One query."""
+    who may see the room's entry of that seq), found in the same query: a room's member ids never
+    travel to the database and back (a thousand for a big room)."""
+    members = Membership.objects.filter(room_id=room_id, joined_seq__lt=before_seq).values("user_id")
+    return _by_gateway(condition=_ROOM_MEMBERS, params=[room_id, before_seq], users=Q(user_id__in=members))
+
+
+_ROOM_MEMBERS = (
+    f"c.user_id IN (SELECT user_id FROM {Membership._meta.db_table} "  # noqa: S608
+    "WHERE room_id = %s AND joined_seq < %s)"
+)
+
+
+# `_live_connections` grouped by the database, one row per gateway rather than one per socket,
+# in plain SQL: this runs after every message, and building the ORM query cost more CPU than
+# running it. tests/registry/test_routes.py holds it to the ORM's answers. `{condition}` picks
+# the users wanted.
+_BY_GATEWAY_SQL = (
+    f"SELECT c.gateway_id, array_agg(DISTINCT c.user_id ORDER BY c.user_id) "  # noqa: S608
+    f"FROM {UserConnection._meta.db_table} c JOIN {GatewayInstance._meta.db_table} g "
+    "ON g.gateway_id = c.gateway_id "
+    "WHERE {condition} AND g.last_heartbeat > %s AND NOT (g.gateway_id = ANY(%s::text[])) "
+    "GROUP BY c.gateway_id ORDER BY c.gateway_id"
+)
+
+
+def _by_gateway(*, condition: str, params: list[Any], users: Q) -> dict[str, list[int]]:
+    """Live gateway id → the sorted ids of the users with a socket on it: on PostgreSQL those the
+    SQL `condition` (with `params`) picks, elsewhere those `users` (the same, as the ORM's)."""
     if connection.vendor == "postgresql":
         dead = sorted(liveness.dead_gateway_ids())
         with connection.cursor() as cursor:
-            cursor.execute(_GATEWAYS_FOR_ROOM_SQL, [room_id, before_seq, live_cutoff(), dead])
+            cursor.execute(_BY_GATEWAY_SQL.format(condition=condition), [*params, live_cutoff(), dead])
             return dict(cursor.fetchall())
-    members = Membership.objects.filter(room_id=room_id, joined_seq__lt=before_seq).values("user_id")
     by_gateway: dict[str, set[int]] = {}
-    rows = UserConnection.objects.filter(live_gateways_q(via="gateway__"), user_id__in=members)
+    rows = UserConnection.objects.filter(live_gateways_q(via="gateway__"), users)
     for user_id, gateway_id in rows.values_list("user_id", "gateway_id"):
         by_gateway.setdefault(gateway_id, set()).add(user_id)
-    return {gateway_id: sorted(users) for gateway_id, users in sorted(by_gateway.items())}
+    return {gateway_id: sorted(ids) for gateway_id, ids in sorted(by_gateway.items())}
 
 
 def routes_for_users(*, user_ids: Iterable[int]) -> dict[int, UserRoute]:
